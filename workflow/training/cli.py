@@ -1,0 +1,5 @@
+"""`cairn train` and `cairn tiny-model`."""
+
+import typer
+
+app = typer.Typer()
