@@ -1,5 +1,8 @@
-"""`cairn train` and `cairn tiny-model`."""
+"""`cairn train` and `cairn tiny-model` (registered on the main app by `register`)."""
 
 import typer
 
-app = typer.Typer()
+
+def register(app: typer.Typer) -> None:
+    """Add the training commands to the main `cairn` app."""
+    return None
