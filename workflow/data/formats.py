@@ -1,0 +1,66 @@
+"""The dataset formats Cairn reads and writes (DESIGN 9), shared with the training spec."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class DatasetFormat(StrEnum):
+    """One JSON object per line; the value is what users type after `--format` / `--from` / `--to`."""
+
+    MESSAGES = "messages"
+    OPENAI_CHAT = "openai-chat"
+    OPENAI_PREFERENCE = "openai-preference"
+    VERTEX = "vertex"
+    ALPACA = "alpaca"
+    SHAREGPT = "sharegpt"
+    PROMPT_COMPLETION = "prompt-completion"
+    PREFERENCE = "preference"
+    TEXT = "text"
+
+
+CHAT_FORMATS = frozenset({DatasetFormat.MESSAGES, DatasetFormat.OPENAI_CHAT})
+PREFERENCE_FORMATS = frozenset({DatasetFormat.PREFERENCE, DatasetFormat.OPENAI_PREFERENCE})
+
+
+def parse_format(value: str) -> DatasetFormat:
+    """The enum member for a user-typed name.
+
+    Raises:
+        ConfigError: the name is not one of the formats; the message lists them.
+    """
+    from workflow.errors import ConfigError
+
+    try:
+        return DatasetFormat(value.strip().lower())
+    except ValueError:
+        names = ", ".join(f.value for f in DatasetFormat)
+        raise ConfigError(f"unknown dataset format {value!r}: use one of {names}") from None
+
+
+def detect_example(obj: Any) -> DatasetFormat | None:
+    """The format one parsed line looks like, from its keys; None when nothing matches.
+
+    `messages` is returned for chat files: `openai-chat` has the same shape and is only a
+    stricter check, so it is never guessed.
+    """
+    if not isinstance(obj, dict):
+        return None
+    if "messages" in obj:
+        return DatasetFormat.MESSAGES
+    if "conversations" in obj:
+        return DatasetFormat.SHAREGPT
+    if "contents" in obj:
+        return DatasetFormat.VERTEX
+    if "preferred_output" in obj or "non_preferred_output" in obj:
+        return DatasetFormat.OPENAI_PREFERENCE
+    if "chosen" in obj and "rejected" in obj:
+        return DatasetFormat.PREFERENCE
+    if "instruction" in obj and "output" in obj:
+        return DatasetFormat.ALPACA
+    if "prompt" in obj and "completion" in obj:
+        return DatasetFormat.PROMPT_COMPLETION
+    if "text" in obj:
+        return DatasetFormat.TEXT
+    return None
