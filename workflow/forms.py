@@ -1,0 +1,164 @@
+"""Form fields: which to ask next, and turning typed text or YAML values into checked answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflow.expressions import evaluate
+from workflow.pack_model import FormField
+
+_TRUE = {"y", "yes", "true", "1", "on"}
+_FALSE = {"n", "no", "false", "0", "off"}
+
+
+class FieldValueError(ValueError):
+    """The value does not fit the field; the message says what would."""
+
+
+def active(spec: FormField, variables: Mapping[str, Any]) -> bool:
+    return spec.when is None or evaluate(spec.when, variables)
+
+
+def has_value(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str | list | dict):
+        return len(value) > 0 or isinstance(value, list) and value == []
+    return True
+
+
+def satisfied(spec: FormField, answers: Mapping[str, Any], name: str) -> bool:
+    """A field is satisfied by a recorded answer (an empty list counts for optional lists)."""
+    if name in answers:
+        return True
+    return not spec.required
+
+
+def coerce(name: str, spec: FormField, raw: Any) -> Any:
+    """Check `raw` (text typed by a user, or a YAML value from an answers file) against the field.
+
+    Raises FieldValueError with a message naming the field and what it accepts.
+    """
+    kind = spec.type
+    if isinstance(raw, str) and kind not in ("str", "text", "path", "choice"):
+        text = raw.strip()
+        if kind in ("list", "multi"):
+            raw = _parse_list(text)
+        elif kind == "bool":
+            if text.lower() in _TRUE:
+                raw = True
+            elif text.lower() in _FALSE:
+                raw = False
+            else:
+                raise FieldValueError(f"{name}: answer yes or no")
+        else:
+            try:
+                raw = yaml.safe_load(text) if text else None
+            except yaml.YAMLError:
+                raise FieldValueError(f"{name}: '{text}' is not a {kind}") from None
+    if raw is None or raw == "":
+        raise FieldValueError(f"{name}: an answer is required")
+    if kind in ("str", "text"):
+        value: Any = str(raw).strip() if kind == "str" else str(raw).rstrip()
+        _check_length(name, spec, len(value), "characters")
+        if not value.strip():
+            raise FieldValueError(f"{name}: an answer is required")
+        return value
+    if kind == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            if isinstance(raw, float) and raw.is_integer():
+                raw = int(raw)
+            else:
+                raise FieldValueError(f"{name}: '{raw}' is not a whole number")
+        _check_range(name, spec, raw)
+        return raw
+    if kind == "float":
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise FieldValueError(f"{name}: '{raw}' is not a number")
+        _check_range(name, spec, float(raw))
+        return float(raw)
+    if kind == "bool":
+        if not isinstance(raw, bool):
+            raise FieldValueError(f"{name}: answer yes or no")
+        return raw
+    if kind == "choice":
+        choices = spec.choices or []
+        text = str(raw).strip()
+        matched = _match_choice(text, choices)
+        if matched is None:
+            raise FieldValueError(f"{name}: '{text}' is not one of: {', '.join(choices)}")
+        return matched
+    if kind in ("list", "multi"):
+        if isinstance(raw, str):
+            raw = _parse_list(raw)
+        if not isinstance(raw, list):
+            raise FieldValueError(f"{name}: expected a list (comma-separated)")
+        items = [str(item).strip() for item in raw if str(item).strip()]
+        if kind == "multi":
+            choices = spec.choices or []
+            out = []
+            for item in items:
+                matched = _match_choice(item, choices)
+                if matched is None:
+                    raise FieldValueError(f"{name}: '{item}' is not one of: {', '.join(choices)}")
+                out.append(matched)
+            items = out
+        _check_length(name, spec, len(items), "items")
+        return items
+    if kind == "path":
+        path = Path(str(raw).strip()).expanduser()
+        resolved = path.resolve()
+        if not resolved.exists():
+            raise FieldValueError(f"{name}: {path} does not exist; give the path of an existing file")
+        return str(resolved)
+    raise FieldValueError(f"{name}: unsupported field type {kind}")
+
+
+def default_for(spec: FormField, prefill: Mapping[str, Any], name: str) -> Any:
+    """The value offered when the user just presses Enter: an earlier answer, else the default."""
+    if name in prefill:
+        return prefill[name]
+    return spec.default
+
+
+def _parse_list(text: str) -> list[str]:
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError:
+            loaded = None
+        if isinstance(loaded, list):
+            return [str(x) for x in loaded]
+    if text.lower() in ("", "none", "-"):
+        return []
+    separator = ";" if ";" in text else ","
+    return [part.strip() for part in text.split(separator) if part.strip()]
+
+
+def _match_choice(text: str, choices: list[str]) -> str | None:
+    lowered = text.lower()
+    for choice in choices:
+        if choice.lower() == lowered:
+            return choice
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return choices[int(text) - 1]
+    return None
+
+
+def _check_range(name: str, spec: FormField, value: float) -> None:
+    if spec.min is not None and value < spec.min:
+        raise FieldValueError(f"{name}: {value} is below the minimum {spec.min:g}")
+    if spec.max is not None and value > spec.max:
+        raise FieldValueError(f"{name}: {value} is above the maximum {spec.max:g}")
+
+
+def _check_length(name: str, spec: FormField, size: int, unit: str) -> None:
+    if spec.min is not None and size < spec.min:
+        raise FieldValueError(f"{name}: needs at least {spec.min:g} {unit}")
+    if spec.max is not None and size > spec.max:
+        raise FieldValueError(f"{name}: at most {spec.max:g} {unit}")

@@ -1,0 +1,78 @@
+"""The session graph (DESIGN 5): one step visit per thread.
+
+enter -> knowledge -> ask (one field per interrupt) -> draft -> menu (interrupt) -> complete -> END.
+Menu actions loop back (revise -> ask, requery -> knowledge, progress/notes -> menu) or advance.
+Every node is a small `state -> Command` function; nothing with side effects runs before an
+`interrupt()`; only `complete` writes files. State is plain JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict, cast
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from workflow.engine import Engine
+
+
+class SessionState(TypedDict, total=False):
+    step: str
+    visit: int
+    answers: dict[str, Any]
+    prefill: dict[str, Any]
+    field_error: str | None
+    knowledge: list[dict[str, Any]]
+    notes: list[str]
+    outbox: list[dict[str, Any]]
+    draft: dict[str, Any]
+    outcome: dict[str, Any] | None
+    done: dict[str, Any] | None
+
+
+def build_graph(engine: Engine, checkpointer: Any) -> Any:
+    """Wire the nodes around `engine` (pack, project files, knowledge) and compile."""
+
+    def enter(state: SessionState) -> Command[Literal["knowledge", "complete"]]:
+        skip = engine.skip_reason(state["step"])
+        if skip is not None:
+            return Command(goto="complete", update={"outcome": {"kind": "skip", "reason": skip}})
+        return Command(goto="knowledge", update={"outbox": engine.entry_messages(state["step"])})
+
+    def knowledge(state: SessionState) -> Command[Literal["ask"]]:
+        results, messages = engine.consult_knowledge(state["step"])
+        return Command(goto="ask", update={"knowledge": results,
+                                           "outbox": list(state.get("outbox") or []) + messages})
+
+    def ask(state: SessionState) -> Command[Literal["ask", "draft", "complete"]]:
+        question = engine.next_question(_plain(state))
+        if question is None:
+            return Command(goto="draft")
+        reply = interrupt(question)
+        goto, update = engine.take_answer(_plain(state), question, reply)
+        return Command(goto=cast(Any, goto), update=update)
+
+    def draft(state: SessionState) -> Command[Literal["menu"]]:
+        return Command(goto="menu", update=engine.draft(_plain(state)))
+
+    def menu(state: SessionState) -> Command[Literal["menu", "ask", "knowledge", "draft", "complete"]]:
+        reply = interrupt(engine.menu_prompt(_plain(state)))
+        goto, update = engine.take_menu_choice(_plain(state), reply)
+        return Command(goto=cast(Any, goto), update=update)
+
+    def complete(state: SessionState) -> Command[Literal["__end__"]]:
+        return Command(goto=cast(Any, END), update={"done": engine.complete(_plain(state)), "outbox": []})
+
+    builder = StateGraph(SessionState)
+    builder.add_node("enter", enter)
+    builder.add_node("knowledge", knowledge)
+    builder.add_node("ask", ask)
+    builder.add_node("draft", draft)
+    builder.add_node("menu", menu)
+    builder.add_node("complete", complete)
+    builder.add_edge(START, "enter")
+    return builder.compile(checkpointer=checkpointer)
+
+
+def _plain(state: SessionState) -> dict[str, Any]:
+    return cast(dict[str, Any], state)

@@ -1,0 +1,329 @@
+"""Load a step pack (DESIGN 3.2, 3.3) and check it before any session starts.
+
+`load_pack` returns a validated Pack or raises PackError listing every problem at once,
+each naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from workflow import phases
+from workflow.errors import PackError
+from workflow.expressions import ExpressionError, check_expression, check_template_source
+from workflow.pack_model import (
+    OUTPUT_SCHEMAS,
+    NextRule,
+    Pack,
+    Persona,
+    PersonaFrontmatter,
+    Section,
+    Step,
+    StepFrontmatter,
+)
+from workflow.resources import default_pack_dir, packs_dir
+
+_FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    version: str = "0.0.0"
+    style: str = "cairn"
+    title: str | None = None
+    start: str
+    steps: str = "steps"
+    agents: str = "agents"
+    templates: str = "templates"
+    language: str = "en"
+
+
+def resolve_pack_path(pack: str | Path | None) -> Path:
+    """None -> the shipped pack; a name -> a shipped extra pack; else a folder path."""
+    if pack is None or str(pack) in ("", "default", "ai-engineering"):
+        return default_pack_dir()
+    candidate = Path(pack)
+    if candidate.exists():
+        return candidate.resolve()
+    named = packs_dir() / str(pack)
+    if named.is_dir():
+        return named
+    raise PackError(f"pack '{pack}' not found: give a folder with a pack.yaml or a shipped pack name")
+
+
+def split_frontmatter(text: str) -> tuple[str, str] | None:
+    match = _FRONTMATTER.match(text)
+    if match is None:
+        return None
+    return match.group(1), match.group(2)
+
+
+def split_sections(body: str) -> tuple[Section, ...]:
+    sections: list[Section] = []
+    heading, lines = "", cast(list[str], [])
+    for line in body.splitlines():
+        if line.startswith("## "):
+            if heading or "".join(lines).strip():
+                sections.append(Section(heading=heading, text="\n".join(lines).strip()))
+            heading, lines = line[3:].strip(), []
+        else:
+            lines.append(line)
+    if heading or "".join(lines).strip():
+        sections.append(Section(heading=heading, text="\n".join(lines).strip()))
+    return tuple(sections)
+
+
+def _describe(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; remove it or check its spelling (see DESIGN 3.3)"
+        elif err["type"] == "missing":
+            msg = "required key is missing; add it"
+        out.append((key, msg))
+    return out
+
+
+def load_pack(path: str | Path | None = None) -> Pack:
+    """Load and validate a pack. Raises PackError whose `problems` lists every problem."""
+    pack, problems = check_pack(path)
+    if pack is None or problems:
+        summary = f"pack at {resolve_pack_path(path)} has {len(problems)} problem(s)"
+        raise PackError(summary + ":\n  " + "\n  ".join(problems), problems)
+    return pack
+
+
+def check_pack(path: str | Path | None = None) -> tuple[Pack | None, list[str]]:
+    """Load what can be loaded and return it with every problem found (empty when valid)."""
+    root = resolve_pack_path(path)
+    manifest_file = root / "pack.yaml"
+    if not manifest_file.is_file():
+        if (root / "workflow.md").is_file() or (root / "config.yaml").is_file():
+            raise PackError(f"{root}: BMAD-style packs (no pack.yaml) are not supported by this version; "
+                            "add a pack.yaml (DESIGN 3.2)")
+        raise PackError(f"{root}: no pack.yaml here, and no BMAD workflow.md or config.yaml; "
+                        "is this a pack folder?")
+    problems: list[str] = []
+    manifest = _load_manifest(manifest_file, problems)
+    if manifest is None:
+        return None, problems
+    steps_dir = (root / manifest.steps).resolve()
+    agents_dir = (root / manifest.agents).resolve()
+    templates_dir = (root / manifest.templates).resolve()
+    personas = _load_personas(agents_dir, problems)
+    steps = _load_steps(steps_dir, problems)
+    by_rel = {s.rel: s for s in steps}
+    by_id: dict[str, Step] = {}
+    for step in steps:
+        if step.id in by_id:
+            problems.append(f"{step.file}: id: '{step.id}' is also used by {by_id[step.id].file}; "
+                            "give each step a unique id")
+        by_id[step.id] = step
+    resolved: dict[str, Step] = {}
+    for step in steps:
+        resolved[step.id] = _resolve_next(step, by_rel, by_id, problems)
+    start = by_rel.get(manifest.start)
+    if start is None:
+        problems.append(f"{manifest_file}: start: '{manifest.start}' is not a step file under "
+                        f"{steps_dir}; name the first step's file relative to steps/")
+    for step in resolved.values():
+        _check_step(step, personas, templates_dir, by_id, problems)
+    ordered = _order(resolved, start.id if start else None)
+    if start is not None:
+        for step_id in resolved:
+            if step_id not in ordered:
+                problems.append(f"{resolved[step_id].file}: step '{step_id}' is unreachable from the "
+                                f"start step; link it with `next` from an earlier step or remove it")
+    pack = Pack(
+        name=manifest.name, version=manifest.version, style="cairn", title=manifest.title or manifest.name,
+        root=root, steps_dir=steps_dir, templates_dir=templates_dir, start=start.id if start else "",
+        steps={sid: resolved[sid] for sid in ordered + [s for s in resolved if s not in ordered]},
+        personas=personas,
+    )
+    return pack, problems
+
+
+def _load_manifest(path: Path, problems: list[str]) -> Manifest | None:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        manifest = Manifest.model_validate(raw)
+    except yaml.YAMLError as exc:
+        problems.append(f"{path}: not valid YAML ({exc})")
+        return None
+    except ValidationError as exc:
+        problems.extend(f"{path}: {key}: {msg}" for key, msg in _describe(exc))
+        return None
+    if manifest.style != "cairn":
+        problems.append(f"{path}: style: '{manifest.style}' is not supported; use 'cairn'")
+    return manifest
+
+
+def _load_personas(folder: Path, problems: list[str]) -> dict[str, Persona]:
+    personas: dict[str, Persona] = {}
+    if not folder.is_dir():
+        problems.append(f"{folder}: agents folder is missing; create it or set `agents` in pack.yaml")
+        return personas
+    for file in sorted(folder.glob("*.md")):
+        parts = split_frontmatter(file.read_text(encoding="utf-8"))
+        if parts is None:
+            problems.append(f"{file}: no YAML frontmatter; start the file with a --- block (name, title)")
+            continue
+        try:
+            meta = PersonaFrontmatter.model_validate(yaml.safe_load(parts[0]) or {})
+        except yaml.YAMLError as exc:
+            problems.append(f"{file}: frontmatter is not valid YAML ({exc})")
+            continue
+        except ValidationError as exc:
+            problems.extend(f"{file}: {key}: {msg}" for key, msg in _describe(exc))
+            continue
+        personas[file.stem] = Persona(key=file.stem, name=meta.name, title=meta.title, icon=meta.icon,
+                                      style=meta.style, principles=tuple(meta.principles),
+                                      body=parts[1].strip())
+    return personas
+
+
+def _load_steps(folder: Path, problems: list[str]) -> list[Step]:
+    steps: list[Step] = []
+    if not folder.is_dir():
+        problems.append(f"{folder}: steps folder is missing; create it or set `steps` in pack.yaml")
+        return steps
+    for file in sorted(folder.rglob("*.md")):
+        rel = file.relative_to(folder).as_posix()
+        if file.name.lower() == "readme.md":
+            continue
+        parts = split_frontmatter(file.read_text(encoding="utf-8"))
+        if parts is None:
+            problems.append(f"{file}: no YAML frontmatter; start the step with a --- block (DESIGN 3.3)")
+            continue
+        try:
+            raw: Any = yaml.safe_load(parts[0]) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 2}" if mark is not None else ""
+            problems.append(f"{file}{where}: frontmatter is not valid YAML ({getattr(exc, 'problem', exc)})")
+            continue
+        try:
+            meta = StepFrontmatter.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(f"{file}: {key}: {msg}" for key, msg in _describe(exc))
+            continue
+        steps.append(Step(meta=meta, file=file, rel=rel, sections=split_sections(parts[1]), next_rules=()))
+    return steps
+
+
+def _resolve_next(step: Step, by_rel: dict[str, Step], by_id: dict[str, Step],
+                  problems: list[str]) -> Step:
+    raw = step.meta.next
+    rules = [NextRule(step=raw)] if isinstance(raw, str) else list(raw or [])
+    resolved = []
+    for rule in rules:
+        target = by_rel.get(rule.step) or (by_id.get(rule.step))
+        if target is None:
+            problems.append(f"{step.file}: next: '{rule.step}' does not exist; name a step file relative "
+                            "to steps/ (e.g. 2-training/step-05-....md)")
+            continue
+        resolved.append(NextRule(when=rule.when, step=target.id))
+    return Step(meta=step.meta, file=step.file, rel=step.rel, sections=step.sections,
+                next_rules=tuple(resolved))
+
+
+def _check_step(step: Step, personas: dict[str, Persona], templates_dir: Path,
+                by_id: dict[str, Step], problems: list[str]) -> None:
+    meta, file = step.meta, step.file
+
+    def problem(key: str, msg: str) -> None:
+        problems.append(f"{file}: {key}: {msg}")
+
+    if meta.agent not in personas:
+        problem("agent", f"persona '{meta.agent}' not found; add agents/{meta.agent}.md or fix the name")
+    try:
+        phases.output_folder(meta.phase)
+    except ValueError as exc:
+        problem("phase", str(exc))
+    expressions: list[tuple[str, str | None]] = [("skip_when", meta.skip_when),
+                                                 ("skippable_when", meta.skippable_when)]
+    expressions += [(f"next[{i}].when", r.when) for i, r in enumerate(step.next_rules)]
+    expressions += [(f"outputs[{i}].when", o.when) for i, o in enumerate(meta.outputs)]
+    expressions += [(f"decisions[{i}].when", d.when) for i, d in enumerate(meta.decisions)]
+    expressions += [(f"guards[{i}].when", g.when) for i, g in enumerate(meta.guards)]
+    expressions += [(f"form.{name}.when", f.when) for name, f in meta.form.items()]
+    if meta.revise:
+        expressions.append(("revise.when", meta.revise.when))
+    if meta.stories:
+        expressions += [(f"stories.items[{i}].when", s.when) for i, s in enumerate(meta.stories.items)]
+    for key, expr in expressions:
+        if expr is None:
+            continue
+        try:
+            check_expression(expr)
+        except ExpressionError as exc:
+            problem(key, f"{exc}; write a jinja2 expression such as \"architecture == 'rag-only'\"")
+    for name, spec in meta.form.items():
+        if spec.type in ("choice", "multi") and not spec.choices:
+            problem(f"form.{name}.choices", f"a {spec.type} field needs `choices`; list them")
+        if spec.type == "choice" and spec.default is not None and spec.choices \
+                and str(spec.default) not in spec.choices:
+            problem(f"form.{name}.default", f"'{spec.default}' is not one of {spec.choices}")
+    for i, output in enumerate(meta.outputs):
+        if (output.template is None) == (output.schema_name is None):
+            problem(f"outputs[{i}]", "give exactly one of `template` or `schema`")
+        if output.template is not None:
+            _check_template(templates_dir / output.template, f"outputs[{i}].template", problem)
+        if output.schema_name is not None and output.schema_name not in OUTPUT_SCHEMAS:
+            problem(f"outputs[{i}].schema", f"unknown schema '{output.schema_name}'; use one of {OUTPUT_SCHEMAS}")
+        if output.path.startswith("/") or ".." in output.path.split("/"):
+            problem(f"outputs[{i}].path", "must be relative to the project folder, without '..'")
+    if meta.skip_when and meta.skip_record:
+        _check_template(templates_dir / "skip-record.md.j2", "skip_record", problem)
+    actions = {m.action for m in meta.menu}
+    if "continue" not in actions:
+        problem("menu", "no item with action `continue`; every step needs a way forward")
+    keys = [m.key.upper() for m in meta.menu]
+    if len(set(keys)) != len(keys):
+        problem("menu", "menu keys must be unique")
+    if "skip" in actions and not meta.skippable_when:
+        problem("menu", "a `skip` item needs `skippable_when` on the step")
+    if meta.revise:
+        if (meta.revise.target is None) == (meta.revise.target_field is None):
+            problem("revise", "give exactly one of `target` or `target_field`")
+        if meta.revise.target and meta.revise.target not in by_id:
+            problem("revise.target", f"step '{meta.revise.target}' does not exist")
+        if meta.revise.target_field and meta.revise.target_field not in meta.form:
+            problem("revise.target_field", f"'{meta.revise.target_field}' is not a form field of this step")
+
+
+def _check_template(path: Path, key: str, problem: Any) -> None:
+    if not path.is_file():
+        problem(key, f"template {path.name} not found in {path.parent}; create it or fix the name")
+        return
+    try:
+        check_template_source(path.read_text(encoding="utf-8"), path.name)
+    except ExpressionError as exc:
+        problem(key, f"template does not parse: {exc}")
+
+
+def _order(steps: dict[str, Step], start: str | None) -> list[str]:
+    """Steps in walk order from `start` (depth-first over next rules, revise targets last)."""
+    if start is None:
+        return []
+    order: list[str] = []
+    stack = [start]
+    while stack:
+        current = stack.pop(0)
+        if current in order or current not in steps:
+            continue
+        order.append(current)
+        step = steps[current]
+        targets = [r.step for r in step.next_rules]
+        if step.meta.revise and step.meta.revise.target:
+            targets.append(step.meta.revise.target)
+        stack = [t for t in targets if t not in order] + stack
+    return order

@@ -1,0 +1,191 @@
+"""The engine API every front end uses: create and open projects, get the current prompt,
+send a reply, jump to a step, show progress (DESIGN 2). Front ends never touch the graph."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from workflow import phases, summary
+from workflow.config import Config
+from workflow.errors import ProjectError
+from workflow.fileio import atomic_write_text
+from workflow.knowledge.protocol import KnowledgeClient
+from workflow.pack_model import Pack
+from workflow.packs import load_pack, resolve_pack_path
+from workflow.store import (
+    DECISION_LOG,
+    PROJECT_SPEC,
+    new_sidecar,
+    now_iso,
+    project_dir,
+    project_lock,
+    read_sidecar,
+    require_project,
+    write_sidecar,
+)
+
+THREAD = {"configurable": {"thread_id": "step"}}
+
+
+def create_project(output_dir: Path, name: str, *, user: str, pack_ref: str | None = None) -> Path:
+    """Create output/NAME with its sidecar, decision log, project spec and phase folders.
+    Raises ProjectError for a bad or existing name, PackError for a broken pack."""
+    folder = project_dir(output_dir, name)
+    if folder.exists():
+        raise ProjectError(f"project '{name}' already exists in {output_dir}; choose another name "
+                           f"or open it with `cairn chat {name}`")
+    pack = load_pack(pack_ref)
+    folder.mkdir(parents=True)
+    for phase in pack.phases():
+        (folder / phases.output_folder(phase)).mkdir(exist_ok=True)
+    pack_path = resolve_pack_path(pack_ref)
+    workflow = {"name": pack.name, "version": pack.version, "style": pack.style,
+                "pack": None if pack_ref is None else str(pack_path)}
+    sidecar = new_sidecar(name=name, user=user, workflow=workflow, start=pack.start, steps=list(pack.steps),
+                          phases=[phases.sidecar_key(p) for p in pack.phases()])
+    sidecar["steps"][pack.start] = "in_progress"
+    atomic_write_text(folder / DECISION_LOG, f"# Decision log: {name}\n\n")
+    atomic_write_text(folder / PROJECT_SPEC, summary.project_markdown(pack, sidecar, folder))
+    write_sidecar(folder, sidecar)  # last: its presence marks a complete project
+    return folder
+
+
+def pack_for(sidecar: dict[str, Any]) -> Pack:
+    return load_pack((sidecar.get("workflow") or {}).get("pack"))
+
+
+class Session:
+    """One open project. Holds the project lock from `open()` to `close()` (use as a context
+    manager). Raises ProjectError/SidecarError for a broken project and LockedError when another
+    session holds it."""
+
+    def __init__(self, *, output_dir: Path, name: str, config: Config, knowledge: KnowledgeClient,
+                 lock: bool = True) -> None:
+        self.folder = require_project(output_dir, name)
+        self.name = name
+        self.config = config
+        self.knowledge = knowledge
+        self._lock = lock
+        self._stack = ExitStack()
+        self._graph: Any = None
+        self._saver: Any = None
+
+    def __enter__(self) -> Session:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        if self._lock:
+            self._stack.enter_context(project_lock(self.folder))
+        try:
+            sidecar = read_sidecar(self.folder)
+            self.pack = pack_for(sidecar)
+            from langgraph.checkpoint.sqlite import SqliteSaver
+
+            from workflow.engine import Engine
+            from workflow.graph import build_graph
+
+            (self.folder / ".cairn").mkdir(exist_ok=True)
+            conn = sqlite3.connect(self.folder / ".cairn" / "session.sqlite", check_same_thread=False)
+            self._stack.callback(conn.close)
+            self._saver = SqliteSaver(conn)
+            self.engine = Engine(pack=self.pack, project_dir=self.folder, config=self.config,
+                                 knowledge=self.knowledge)
+            self._graph = build_graph(self.engine, self._saver)
+            sidecar["lastContinued"] = now_iso()
+            write_sidecar(self.folder, sidecar)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def close(self) -> None:
+        self._stack.close()
+
+    # ---- the conversation ------------------------------------------------------------------------
+    def current(self) -> dict[str, Any]:
+        """The prompt waiting for the user (a question, a menu) or `{"kind": "done"}`."""
+        return self._advance(None)
+
+    def send(self, reply: Any) -> dict[str, Any]:
+        """Answer the waiting prompt; returns the next prompt."""
+        return self._advance(reply)
+
+    def _advance(self, reply: Any) -> dict[str, Any]:
+        from langgraph.types import Command
+
+        graph = self._graph
+        messages: list[dict[str, Any]] = []
+        while True:
+            snapshot = graph.get_state(THREAD)
+            if snapshot.interrupts:
+                if reply is None:
+                    payload = dict(snapshot.interrupts[0].value)
+                    payload["messages"] = messages + list(payload.get("messages") or [])
+                    return payload
+                graph.invoke(Command(resume=reply), THREAD)
+                reply = None
+            elif snapshot.next:
+                graph.invoke(None, THREAD)  # a node was cut off (e.g. a crash mid-completion): redo it
+            elif snapshot.values:
+                done = snapshot.values.get("done") or {}
+                messages += self._finished_messages(snapshot.values, done)
+                self._saver.delete_thread("step")
+            else:
+                sidecar = self.engine.sidecar()
+                step = sidecar.get("currentStep")
+                if not step or sidecar.get("workflow_status") == "complete":
+                    return {"kind": "done", "messages": messages,
+                            "progress": summary.progress_rows(self.pack, sidecar)}
+                if step not in self.pack.steps:
+                    raise ProjectError(f"{self.folder / 'sidecar.yaml'}: currentStep '{step}' is not a step "
+                                       f"of pack {self.pack.name}; fix currentStep by hand")
+                visit = int((sidecar.get("visits") or {}).get(step, 0)) + 1
+                prefill = dict((sidecar.get("answers") or {}).get(step) or {})
+                graph.invoke({"step": step, "visit": visit, "answers": {}, "prefill": prefill,
+                              "knowledge": [], "notes": list((sidecar.get("notes") or {}).get(step) or []),
+                              "outbox": [], "draft": {}, "outcome": None, "done": None,
+                              "field_error": None}, THREAD)
+
+    def _finished_messages(self, values: dict[str, Any], done: dict[str, Any]) -> list[dict[str, Any]]:
+        step = self.pack.steps.get(values.get("step", ""))
+        outcome = values.get("outcome") or {}
+        if step is None:
+            return []
+        if outcome.get("kind") in ("skip", "user_skip"):
+            text = f"Step {step.id} ({step.title}) skipped: {outcome.get('reason')}"
+        else:
+            text = f"Step {step.id} ({step.title}) complete."
+        if outcome.get("kind") == "revise":
+            text += f" Revising step {outcome.get('target')}; the session returns here afterwards."
+        return [{"kind": "done_step", "text": text}]
+
+    def goto(self, step_id: str) -> None:
+        """Reopen an earlier step with its answers prefilled; when it completes the session
+        returns to where it was. Raises ProjectError for an unknown or not yet reached step."""
+        sidecar = read_sidecar(self.folder)
+        if step_id not in self.pack.steps:
+            raise ProjectError(f"no step '{step_id}' in pack {self.pack.name}; steps: {', '.join(self.pack.steps)}")
+        if step_id not in sidecar.get("stepsCompleted", []):
+            raise ProjectError(f"step '{step_id}' has not been reached yet; --goto reopens a completed step")
+        current = sidecar.get("currentStep")
+        if current == step_id:
+            return
+        if current:
+            sidecar["return_to"].append(current)
+            sidecar["steps"][current] = "pending" if current not in sidecar["stepsCompleted"] else \
+                sidecar["steps"][current]
+        sidecar["currentStep"] = step_id
+        sidecar["steps"][step_id] = "in_progress"
+        sidecar["workflow_status"] = "in_progress"
+        self._saver.delete_thread("step")
+        write_sidecar(self.folder, sidecar)
+        self.engine._sidecar = None
+
+    def progress(self) -> list[dict[str, Any]]:
+        return summary.progress_rows(self.pack, read_sidecar(self.folder))
