@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from workflow import commands
 from workflow.context import Settings, set_settings
 from workflow.data import cli as data_cli
 from workflow.errors import CairnError
@@ -17,7 +18,8 @@ from workflow.knowledge import cli as knowledge_cli
 from workflow.training import cli as training_cli
 
 app = typer.Typer(
-    help="Cairn: a guided workflow from business requirements to a production LLM plan, and the training it specifies.",
+    help="Cairn: a guided workflow from business requirements to a production LLM plan, "
+    "and the training it specifies.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -40,6 +42,7 @@ def _global(
     set_settings(Settings(output_dir=resolve_output_dir(output, cfg), config=cfg, config_path=config))
 
 
+commands.register(app)
 app.add_typer(data_cli.app, name="data")
 app.add_typer(knowledge_cli.app, name="knowledge")
 app.add_typer(eval_cli.app, name="eval")

@@ -121,7 +121,7 @@ class Engine:
                 "ask": spec.ask or name.replace("_", " ").capitalize() + "?", "help": spec.help,
                 "choices": spec.choices, "default": prefill.get(name, spec.default),
                 "required": spec.required, "error": state.get("field_error"), "messages": messages,
-                "skippable": self._skippable(step, env),
+                "skippable": self._skippable(step, env), "visit": state.get("visit", 1),
             }
         return None
 
@@ -190,7 +190,8 @@ class Engine:
         items = [{"key": m.key, "label": m.label, "action": m.action} for m in step.meta.menu
                  if m.action != "skip" or self._skippable(step, env)]
         return {"kind": "menu", "step": self.step_info(step), "menu": items,
-                "messages": list(state.get("outbox") or []), "missing": self.missing(state)}
+                "messages": list(state.get("outbox") or []), "missing": self.missing(state),
+                "visit": state.get("visit", 1), "notes": list(state.get("notes") or [])}
 
     def take_menu_choice(self, state: dict[str, Any], reply: Any) -> tuple[str, dict[str, Any]]:
         step = self.pack.step(state["step"])

@@ -1,0 +1,112 @@
+"""Facilitator mode (DESIGN 4.1): answers prepared in a YAML file, `--set` overrides and
+`--yes` defaults, turned into replies to the session's prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflow.errors import CairnError, ConfigError
+
+NO_ANSWER = object()
+_STEP_KEYS = {"menu", "notes", "skip", "stories"}
+
+
+class AnswerPlan:
+    """Replies for prompts, from an answers file, overrides and defaults.
+
+    A step id may map to one mapping, or to a list of mappings used on successive visits
+    (for example step 10: REVISE on the first visit, GO when the session returns).
+    """
+
+    def __init__(self, data: Mapping[str, Any] | None = None, overrides: list[str] | None = None,
+                 yes: bool = False) -> None:
+        self.steps: dict[str, list[dict[str, Any]]] = {}
+        self.shared: dict[str, Any] = {}
+        for key, value in (data or {}).items():
+            key = str(key)
+            if isinstance(value, dict):
+                self.steps[key] = [value]
+            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                self.steps[key] = list(value)
+            else:
+                self.shared[key] = value
+        self.overrides = _parse_overrides(overrides or [])
+        self.yes = yes
+        self._menu_used: dict[tuple[str, int], int] = {}
+
+    @classmethod
+    def from_file(cls, path: Path | None, overrides: list[str] | None = None, yes: bool = False) -> AnswerPlan:
+        """Raises ConfigError naming the file and line when it is not valid."""
+        if path is None:
+            return cls(None, overrides, yes)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"answers file {path} does not exist") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of step ids (\"5\": {{...}}) or field names")
+        return cls(data, overrides, yes)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.steps or self.shared or self.overrides or self.yes)
+
+    def _step(self, prompt: Mapping[str, Any]) -> dict[str, Any]:
+        visits = self.steps.get(str(prompt["step"]["id"])) or [{}]
+        return visits[min(int(prompt.get("visit") or 1), len(visits)) - 1]
+
+    def answer(self, prompt: Mapping[str, Any]) -> Any:
+        """The reply to a question prompt, or NO_ANSWER."""
+        step_id, name = str(prompt["step"]["id"]), prompt["field"]
+        step = self._step(prompt)
+        if step.get("skip") and prompt.get("skippable"):
+            return {"command": "skip"}
+        for source in (self.overrides.get(step_id, {}), self.overrides.get("", {}), step, self.shared):
+            if name in source and name not in _STEP_KEYS:
+                return {"value": source[name]}
+        if self.yes and (prompt.get("default") is not None or not prompt.get("required")):
+            return ""
+        return NO_ANSWER
+
+    def menu(self, prompt: Mapping[str, Any]) -> Any:
+        """The next menu input (a note, a key), or NO_ANSWER."""
+        step = self._step(prompt)
+        keys = {item["action"]: item["key"] for item in prompt["menu"]}
+        queue: list[str] = [n for n in step.get("notes") or [] if n not in (prompt.get("notes") or [])]
+        if step.get("skip") and "skip" in keys:
+            return keys["skip"]
+        slot = (str(prompt["step"]["id"]), int(prompt.get("visit") or 1))
+        if queue:
+            return queue[0]
+        used = self._menu_used.get(slot, 0)
+        pressed = [str(k) for k in step.get("menu") or []]
+        if used < len(pressed):
+            self._menu_used[slot] = used + 1
+            return pressed[used]
+        if self.yes and "continue" in keys:
+            return keys["continue"]
+        return NO_ANSWER
+
+
+def _parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
+    """`--set FIELD=VALUE` (every step) or `--set 5.FIELD=VALUE` (one step); VALUE is YAML."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if "=" not in item:
+            raise CairnError(f"--set {item}: write FIELD=VALUE or STEP.FIELD=VALUE")
+        key, raw = item.split("=", 1)
+        step, _, field = key.rpartition(".")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        out.setdefault(step, {})[field.strip()] = value
+    return out
