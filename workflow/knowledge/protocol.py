@@ -22,6 +22,12 @@ class KnowledgeUnavailable(Exception):
     warning line, records `ok: false` in the knowledge log and goes on."""
 
 
+class KnowledgeToolError(KnowledgeUnavailable):
+    """The server answered, but rejected the call (unknown tool, bad arguments such as an
+    unknown source id). A subclass so the engine's handling of KnowledgeUnavailable covers it;
+    the message is the server's, naming the argument and the fix."""
+
+
 class KnowledgeClient(Protocol):
     def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """Run one knowledge tool; returns `{results: [...], metadata: {...}}`.

@@ -1,0 +1,213 @@
+"""The search index: BM25 (bm25s) over title, topics and content, with a boost for
+documents whose topic tags the query names, cached on disk keyed by a hash of the
+entry files and ingested chunks so a server starts without re-reading YAML."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from workflow.knowledge.document import Doc, doc_from_entry
+from workflow.knowledge.ingest import ingested_files, load_ingested
+from workflow.knowledge.loader import entry_files, load_entries
+from workflow.knowledge.tokens import tag_terms, tokenize
+
+# Bump when tokenization, scoring inputs or the cache layout change: old caches are then ignored.
+INDEX_VERSION = "1"
+# Added per query term covered by a topic tag the query names. BM25 scores of a good
+# match here run from about 5 to 30, so a full tag match lifts a document a few places
+# without letting a tag alone beat a document that matches the words well.
+TAG_BOOST = 2.0
+KEEP_CACHES = 8
+
+
+def cache_root() -> Path:
+    """$CAIRN_CACHE_DIR, else $XDG_CACHE_HOME/cairn, else ~/.cache/cairn."""
+    explicit = os.environ.get("CAIRN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "cairn"
+
+
+class KnowledgeIndex:
+    """Documents plus their BM25 index; `rank()` answers every query the tools make."""
+
+    def __init__(self, docs: list[Doc], retriever: bm25s.BM25, key: str = "") -> None:
+        self.docs = docs
+        self.key = key
+        self._retriever = retriever
+        self._by_id = {doc.id: position for position, doc in enumerate(docs)}
+        self._types = np.array([doc.type for doc in docs], dtype=object)
+        tags: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for position, doc in enumerate(docs):
+            for topic in doc.topics:
+                terms = tag_terms(topic)
+                if terms:
+                    tags[terms].append(position)
+        self._tags = {terms: np.array(positions) for terms, positions in tags.items()}
+
+    @classmethod
+    def build(cls, docs: list[Doc], key: str = "") -> KnowledgeIndex:
+        retriever = bm25s.BM25()
+        corpus = [tokenize(doc.index_text()) for doc in docs]
+        if docs:
+            retriever.index(corpus, show_progress=False)
+        return cls(docs, retriever, key)
+
+    def get(self, doc_id: str) -> Doc | None:
+        position = self._by_id.get(doc_id)
+        return None if position is None else self.docs[position]
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for `query`, plus the tag boost."""
+        terms = tokenize(query)
+        scores = np.zeros(len(self.docs), dtype=np.float32)
+        if not terms or not self.docs:
+            return scores
+        ids = self._retriever.get_tokens_ids(terms)
+        if ids:
+            scores += self._retriever.get_scores_from_ids(ids)
+        present = set(terms)
+        for tag, positions in self._tags.items():
+            if present.issuperset(tag):
+                scores[positions] += TAG_BOOST * len(tag)
+        return scores
+
+    def rank(
+        self,
+        query: str,
+        *,
+        types: Collection[str] | None = None,
+        source_ids: Collection[str] | None = None,
+        limit: int = 10,
+    ) -> list[tuple[Doc, float]]:
+        """The best `limit` documents for `query` with a positive score, optionally only
+        of the given types or citing the given sources; ties keep file order."""
+        scores = self.scores(query)
+        mask = scores > 0
+        if types is not None:
+            mask &= np.isin(self._types, list(types))
+        if source_ids is not None:
+            wanted = set(source_ids)
+            mask &= np.array([doc.source["id"] in wanted for doc in self.docs], dtype=bool)
+        candidates = np.flatnonzero(mask)
+        order = candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
+        return [(self.docs[position], float(scores[position])) for position in order]
+
+    def of_types(self, types: Collection[str]) -> list[Doc]:
+        return [doc for doc in self.docs if doc.type in types]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.docs:
+            self._retriever.save(str(folder / "bm25"), show_progress=False)
+        payload = {"version": INDEX_VERSION, "key": self.key, "docs": [doc.to_json() for doc in self.docs]}
+        (folder / "docs.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> KnowledgeIndex:
+        payload = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
+        if payload.get("version") != INDEX_VERSION:
+            raise ValueError("index cache from another version")
+        docs = [Doc.from_json(item) for item in payload["docs"]]
+        retriever = (
+            bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if docs else bm25s.BM25()
+        )
+        return cls(docs, retriever, payload["key"])
+
+
+def fingerprint(knowledge_dir: Path, ingested_dir: Path | None) -> str:
+    """Hash of everything the index is built from: the entry files and ingested chunks."""
+    digest = hashlib.sha256(f"cairn-knowledge-index {INDEX_VERSION}\n".encode())
+    for path in entry_files(knowledge_dir) if knowledge_dir.is_dir() else []:
+        digest.update(f"entry {path.relative_to(knowledge_dir).as_posix()}\n".encode())
+        digest.update(path.read_bytes())
+    for path in ingested_files(ingested_dir) if ingested_dir else []:
+        digest.update(f"ingested {path.name}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def build_index(knowledge_dir: Path, ingested_dir: Path | None = None, key: str = "") -> KnowledgeIndex:
+    """Load, validate and index everything (no cache). Raises KnowledgeError on a bad entry."""
+    docs = [doc_from_entry(entry) for entry in load_entries(knowledge_dir)]
+    if ingested_dir is not None:
+        docs.extend(load_ingested(ingested_dir))
+    return KnowledgeIndex.build(docs, key)
+
+
+def open_index(
+    knowledge_dir: Path, ingested_dir: Path | None = None, cache_dir: Path | None = None
+) -> KnowledgeIndex:
+    """The index for these sources, from the on-disk cache when it matches, else built and cached.
+
+    A cache folder that cannot be written only costs speed (a note on stderr).
+    Raises KnowledgeError when an entry or chunk file is invalid.
+    """
+    key = fingerprint(knowledge_dir, ingested_dir)
+    root = (cache_dir or cache_root()) / "knowledge-index"
+    folder = root / key
+    if (folder / "docs.json").is_file():
+        try:
+            return KnowledgeIndex.load(folder)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"note: rebuilding the knowledge index cache ({exc})", file=sys.stderr)
+    index = build_index(knowledge_dir, ingested_dir, key)
+    try:
+        _store(index, root, folder)
+    except OSError as exc:
+        print(f"note: knowledge index not cached ({exc})", file=sys.stderr)
+    return index
+
+
+def _store(index: KnowledgeIndex, root: Path, folder: Path) -> None:
+    """Write into a temporary folder and rename it into place, so a reader never sees half a
+    cache; a concurrent writer that finished first wins and ours is dropped."""
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    try:
+        index.save(tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (folder / "docs.json").is_file():
+            raise
+    _prune(root, keep=folder)
+
+
+def _prune(root: Path, keep: Path) -> None:
+    caches = sorted(
+        (path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for path in caches[KEEP_CACHES:]:
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def stats(index: KnowledgeIndex) -> dict[str, Any]:
+    """Counts by type, topics and sources, for `cairn knowledge stats`."""
+    by_type: dict[str, int] = defaultdict(int)
+    for doc in index.docs:
+        by_type[doc.type] += 1
+    return {
+        "documents": len(index.docs),
+        "by_type": dict(sorted(by_type.items())),
+        "topics": len({topic for doc in index.docs for topic in doc.topics}),
+        "sources": len({doc.source["id"] for doc in index.docs}),
+        "key": index.key,
+    }

@@ -1,0 +1,107 @@
+"""Typed tool responses: `{results, metadata}` (DESIGN 6). The server annotates its tools
+with these models, so clients get an output schema and validated structured content."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflow.knowledge.entry import Option
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceRef(_Out):
+    id: str = Field(description="Pass to compare_sources.source_ids.")
+    title: str
+    url: str | None = Field(default=None, description="Curated entries cite a public URL.")
+    path: str | None = Field(default=None, description="Ingested notes name their file.")
+
+
+class _Result(_Out):
+    id: str
+    title: str
+    topics: list[str]
+    summary: str
+    score: float = Field(description="Relevance (BM25 plus tag boost); 0 for unranked listings.")
+    source: SourceRef
+
+
+class DecisionResult(_Result):
+    type: Literal["decision"]
+    question: str
+    options: list[Option]
+    considerations: list[str]
+    recommended_approach: str
+
+
+class PatternResult(_Result):
+    type: Literal["pattern"]
+    problem: str
+    solution: str
+    when_to_use: str | None = None
+    tradeoffs: str | None = None
+
+
+class WarningResult(_Result):
+    type: Literal["warning"]
+    description: str
+    prevention: list[str]
+    severity: Literal["low", "medium", "high"]
+
+
+class MethodologyResult(_Result):
+    type: Literal["methodology"]
+    steps: list[str]
+    outcome: str | None = None
+
+
+class ChecklistResult(_Result):
+    type: Literal["checklist"]
+    items: list[str]
+
+
+class NoteResult(_Result):
+    type: Literal["note"]
+    text: str = Field(description="A chunk of a team's own file, added by `cairn knowledge ingest`.")
+
+
+EntryResult = Annotated[
+    DecisionResult | PatternResult | WarningResult | MethodologyResult | ChecklistResult | NoteResult,
+    Field(discriminator="type"),
+]
+
+
+class Metadata(_Out):
+    query: str
+    result_count: int
+    search_type: Literal["bm25", "list"] = Field(description="bm25: ranked by relevance; list: unranked.")
+    latency_ms: float
+    sources_cited: list[str] = Field(description="Ids of the sources the results cite, in result order.")
+
+
+class EntryResponse(_Out):
+    results: list[EntryResult]
+    metadata: Metadata
+
+
+class SourceResult(_Out):
+    type: Literal["source"] = "source"
+    id: str
+    title: str
+    url: str | None = None
+    path: str | None = None
+    entry_count: int
+    entry_types: list[str]
+
+
+class SourceResponse(_Out):
+    results: list[SourceResult]
+    metadata: Metadata
+
+
+class PingResponse(_Out):
+    ok: bool

@@ -1,0 +1,133 @@
+"""The Knowledge MCP server (DESIGN 6): seven tools over the index, on stdio by default
+or streamable HTTP bound to 127.0.0.1, optionally behind a bearer token."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from workflow.errors import CairnError
+from workflow.knowledge.response import EntryResponse, PingResponse, SourceResponse
+from workflow.knowledge.tools import KnowledgeTools, Limit, Query, Topic
+
+INSTRUCTIONS = (
+    "Curated, cited AI-engineering knowledge: decisions, patterns, warnings, methodologies and "
+    "checklists, plus the team's own ingested notes. Use search_knowledge for a question; "
+    "get_* for entries of one type about a topic; list_sources and compare_sources to see what "
+    "each cited source says."
+)
+
+
+def build_server(tools: KnowledgeTools) -> MCPServer:
+    """An MCPServer exposing `tools`; bad arguments come back as tool errors (`is_error`)."""
+    server = MCPServer("cairn-knowledge", instructions=INSTRUCTIONS, log_level="WARNING")
+
+    def run(fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except CairnError as exc:
+            raise ToolError(str(exc)) from None
+
+    # Tools are async so a call runs on the event loop: the index answers in well under a
+    # millisecond, less than a worker-thread hand-off would cost.
+    @server.tool()
+    async def search_knowledge(query: Query, limit: Limit = 10) -> EntryResponse:
+        """Search every entry and ingested note for a question or keywords, best match first."""
+        return run(lambda: tools.search_knowledge(query, limit))
+
+    @server.tool()
+    async def get_decisions(topic: Topic = "", limit: Limit = 100) -> EntryResponse:
+        """Decision guides (question, options with trade-offs, recommended approach) about a topic."""
+        return run(lambda: tools.get_decisions(topic, limit))
+
+    @server.tool()
+    async def get_patterns(topic: Topic = "", limit: Limit = 100) -> EntryResponse:
+        """Proven patterns (problem, solution, when to use, trade-offs) about a topic."""
+        return run(lambda: tools.get_patterns(topic, limit))
+
+    @server.tool()
+    async def get_warnings(topic: Topic = "", limit: Limit = 100) -> EntryResponse:
+        """Known pitfalls (description, prevention, severity) about a topic."""
+        return run(lambda: tools.get_warnings(topic, limit))
+
+    @server.tool()
+    async def get_methodologies(topic: Topic = "", limit: Limit = 100) -> EntryResponse:
+        """Step-by-step methodologies and checklists about a topic."""
+        return run(lambda: tools.get_methodologies(topic, limit))
+
+    @server.tool()
+    async def list_sources(limit: Limit = 100) -> SourceResponse:
+        """The papers, documentation and ingested files the entries cite, with their ids."""
+        return run(lambda: tools.list_sources(limit))
+
+    @server.tool()
+    async def compare_sources(
+        topic: Annotated[str, Field(min_length=1, max_length=2000)],
+        source_ids: Annotated[list[str], Field(min_length=1, max_length=50)],
+        limit_per_source: Annotated[int, Field(ge=1, le=100)] = 10,
+    ) -> EntryResponse:
+        """What each of the given sources (ids from list_sources) says about a topic."""
+        return run(lambda: tools.compare_sources(topic, source_ids, limit_per_source))
+
+    @server.tool()
+    async def ping() -> PingResponse:
+        """Liveness check that does no work (used as the latency baseline)."""
+        return PingResponse(ok=True)
+
+    return server
+
+
+def parse_http(value: str) -> tuple[str, int]:
+    """'HOST:PORT', ':PORT' or 'PORT' -> (host, port); the host defaults to 127.0.0.1.
+
+    Raises CairnError when the port is not a number in 1-65535.
+    """
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CairnError(f"--http {value}: expected HOST:PORT such as 127.0.0.1:8765")
+    return host, int(port)
+
+
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
+    """Wrap an ASGI app so every HTTP request must carry `Authorization: Bearer <token>`."""
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            if not hmac.compare_digest(headers.get(b"authorization", b""), expected):
+                body = b'{"error": "missing or wrong bearer token"}'
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"),
+                    (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def serve_stdio(server: MCPServer) -> None:
+    """Serve on stdin/stdout until the client closes stdin."""
+    server.run("stdio")
+
+
+def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> None:
+    """Serve streamable HTTP at http://HOST:PORT/mcp, requiring `token` when given."""
+    import uvicorn
+
+    app: Any = server.streamable_http_app(host=host)
+    if token:
+        app = require_bearer(app, token)
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,93 @@
+"""Turning text into index terms: lowercase words, English stop words dropped, and a
+light suffix stemmer so "chunking", "chunks" and "chunk" meet.
+
+The stemmer is deliberately small (plural, -ing, -ed, -er, a final -e, doubled
+consonants): the base is a few hundred entries written in plain English, and an
+aggressive stemmer merges words practitioners keep apart (for example "model" and
+"modeling" are fine together, "evaluation" and "evaluator" are not worth the risk).
+It is applied identically to documents and queries, so it only has to be consistent.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most
+    my myself no nor not now of off on once only or other our ours ourselves out over own same she should
+    so some such than that the their theirs them themselves then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with would you
+    your yours yourself yourselves vs versus via etc e g ie eg us let lets get gets got go going want
+    need needs way ways best good better use used using uses one also
+    """.split()
+)
+
+# Spellings practitioners use interchangeably, mapped to the words the entries use.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "finetune": ("fine", "tune"),
+    "finetuned": ("fine", "tuned"),
+    "finetuning": ("fine", "tuning"),
+    "llms": ("llm",),
+    "evals": ("evaluation",),
+    "eval": ("evaluation",),
+    "db": ("database",),
+    "dbs": ("database",),
+    "vectordb": ("vector", "database"),
+    "k8s": ("kubernetes",),
+}
+
+_VOWELS = frozenset("aeiouy")
+
+
+def stem(word: str) -> str:
+    """Reduce `word` (lowercase) to a crude stem; short words only lose a final -e ("tune" -> "tun")."""
+    if len(word) <= 4 or word.isdigit():
+        return word[:-1] if len(word) == 4 and word.endswith("e") else word
+    # plurals (Harman's S-stemmer, plus words like "bias" and "alias" left alone)
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        word = word[:-1]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is", "as")):
+        word = word[:-1]
+    suffix_removed = False
+    if word.endswith("ing") and len(word) >= 6 and _has_vowel(word[:-3]):
+        word, suffix_removed = word[:-3], True
+    elif word.endswith("ed") and len(word) >= 6 and _has_vowel(word[:-2]):
+        word, suffix_removed = word[:-2], True
+    if word.endswith("er") and len(word) >= 7:
+        word, suffix_removed = word[:-2], True
+    if suffix_removed and len(word) >= 3 and word[-1] == word[-2] and word[-1] not in _VOWELS | {"s"}:
+        word = word[:-1]
+    if word.endswith("e") and len(word) >= 4:
+        word = word[:-1]
+    return word
+
+
+def _has_vowel(text: str) -> bool:
+    return any(ch in _VOWELS for ch in text)
+
+
+def words(text: str) -> list[str]:
+    """Lowercase words with aliases expanded, before stop words and stemming."""
+    out: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        out.extend(_ALIASES.get(word, (word,)))
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms of `text`: words minus stop words, stemmed. Used for documents and queries."""
+    return [stem(word) for word in words(text) if word not in STOPWORDS]
+
+
+def tag_terms(tag: str) -> tuple[str, ...]:
+    """The terms of a kebab-case tag ("fine-tuning" -> ("fin", "tun")); empty for a stop-word tag."""
+    return tuple(tokenize(tag.replace("-", " ")))
