@@ -1,0 +1,1 @@
+"""A tiny customer-support app used to show Cairn's prompt-tuning loop."""

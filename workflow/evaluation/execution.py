@@ -1,0 +1,102 @@
+"""`cairn eval run` from start to finish: load the cases, resolve the target, run with the
+cache and a progress bar, write the run folder."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from workflow.context import current_settings
+from workflow.errors import CairnError, ConfigError
+from workflow.evaluation.cache import OutcomeCache
+from workflow.evaluation.cases import load_cases
+from workflow.evaluation.records import Record
+from workflow.evaluation.rundir import RESULTS, RunSummary, summarize_records, write_run
+from workflow.evaluation.runner import RunOptions, run_cases
+from workflow.evaluation.targets import fingerprint, resolve_target
+
+__all__ = ["execute_run"]
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[Record], None]]:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda _record: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("eval run"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("calls", total=total)
+        yield lambda _record: bar.advance(task)
+
+
+def _default_run_dir() -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return current_settings().output_dir / "eval-runs" / stamp
+
+
+def execute_run(
+    *,
+    target: str,
+    cases_path: Path,
+    repeat: int = 3,
+    concurrency: int = 1,
+    run_dir: Path | None = None,
+    output_key: str | None = None,
+    use_cache: bool = True,
+    cache_dir: Path | None = None,
+    prompt_files: list[Path] | None = None,
+    cache_env: list[str] | None = None,
+    timeout_s: float = 300.0,
+) -> tuple[RunSummary, Path]:
+    """Run the cases and write RUN_DIR/results.jsonl, summary.json and metrics.png.
+
+    Raises DataError for a bad cases file, ConfigError for a bad target, option or missing
+    judge model, and CairnError when every call failed (the run folder is still written).
+    """
+    cases = load_cases(cases_path)
+    run_dir = run_dir or _default_run_dir()
+    if (run_dir / RESULTS).exists():
+        raise ConfigError(f"{run_dir} already holds a run; pass another --out folder or remove it")
+    for path in prompt_files or []:
+        if not path.exists():
+            raise ConfigError(f"--prompt-file {path}: no such file or folder")
+    settings = current_settings()
+    judge = None
+    if any(c.uses_judge for c in cases):
+        from workflow.evaluation.judge import build_judge
+
+        judge = build_judge(settings.config.llm)
+    resolved = resolve_target(target, timeout_s=timeout_s)
+    cache = None
+    if use_cache:
+        key = fingerprint(resolved, extra_paths=prompt_files or [], env_names=cache_env or [])
+        cache = OutcomeCache(cache_dir or settings.output_dir / ".eval-cache", key)
+    costs = settings.config.costs
+    options = RunOptions(repeat=repeat, concurrency=concurrency, output_key=output_key,
+                         usd_per_1k_input=costs.api_usd_per_1k_input_tokens,
+                         usd_per_1k_output=costs.api_usd_per_1k_output_tokens)
+    started = time.perf_counter()
+    with _progress(len(cases) * repeat) as tick:
+        records = run_cases(resolved, cases, options=options, cache=cache, judge=judge, on_done=tick)
+    summary = RunSummary(
+        target=target, cases_file=str(cases_path),
+        cases_sha256=hashlib.sha256(cases_path.read_bytes()).hexdigest(), repeat=repeat, concurrency=concurrency,
+        output_key=output_key, created=datetime.now(UTC).isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - started, 3), n_cases=len(cases), n_records=len(records),
+        errors=sum(r.error is not None for r in records), cached=sum(r.cached for r in records),
+        metrics=summarize_records(records),
+    )
+    write_run(run_dir, records, summary)
+    if summary.errors == len(records):
+        first = next(r.error for r in records if r.error)
+        raise CairnError(f"every call to the target failed (first: {first}); results are in {run_dir}")
+    return summary, run_dir

@@ -1,0 +1,123 @@
+"""The run folder: results.jsonl (one Record per line), summary.json (per-metric statistics
+across repetitions) and metrics.png (their distributions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from workflow.errors import DataError
+from workflow.evaluation.cache import write_atomic
+from workflow.evaluation.records import Record, higher_is_better, per_repeat_metrics
+from workflow.evaluation.stats import summarize
+
+__all__ = ["MetricSummary", "RunSummary", "read_run", "summarize_records", "write_run"]
+
+RESULTS, SUMMARY, PLOT = "results.jsonl", "summary.json", "metrics.png"
+
+
+class MetricSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n: int
+    mean: float
+    std: float
+    ci_low: float
+    ci_high: float
+    higher_is_better: bool
+
+
+class RunSummary(BaseModel):
+    """summary.json: how the run was made and the statistics of each metric."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    target: str
+    cases_file: str
+    cases_sha256: str
+    repeat: int
+    concurrency: int
+    output_key: str | None = None
+    created: str
+    duration_s: float
+    n_cases: int
+    n_records: int
+    errors: int
+    cached: int
+    metrics: dict[str, MetricSummary]
+
+
+def summarize_records(records: list[Record]) -> dict[str, MetricSummary]:
+    """Mean, std and 95% t-interval of each metric across repetitions."""
+    out: dict[str, MetricSummary] = {}
+    for name, values in per_repeat_metrics(records).items():
+        s = summarize(values)
+        out[name] = MetricSummary(n=s.n, mean=s.mean, std=s.std, ci_low=s.ci_low, ci_high=s.ci_high,
+                                  higher_is_better=higher_is_better(name))
+    return out
+
+
+def _plot(path: Path, records: list[Record]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = per_repeat_metrics(records)
+    names = list(series)
+    cols = min(3, len(names))
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        values = series[name]
+        ax.boxplot(values, widths=0.5)
+        ax.scatter([1] * len(values), values, s=14, alpha=0.7, zorder=3)
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks([])
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle(f"per-repetition metrics ({len({r.repeat for r in records})} repetitions)", fontsize=11)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def write_run(run_dir: Path, records: list[Record], summary: RunSummary, *, plot: bool = True) -> None:
+    """Write the run folder; each file appears whole or not at all."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lines = "".join(r.model_dump_json() + "\n" for r in records)
+    write_atomic(run_dir / RESULTS, lines)
+    write_atomic(run_dir / SUMMARY, summary.model_dump_json(indent=2) + "\n")
+    if plot and records:
+        _plot(run_dir / PLOT, records)
+
+
+def read_run(run_dir: Path) -> tuple[RunSummary, list[Record]]:
+    """Read a run folder written by `cairn eval run`.
+
+    Raises DataError naming the file (and line) when the folder is not a run or is damaged.
+    """
+    summary_path, results_path = run_dir / SUMMARY, run_dir / RESULTS
+    if not summary_path.is_file() or not results_path.is_file():
+        raise DataError(f"{run_dir}: not a run folder (needs {SUMMARY} and {RESULTS}; make one with cairn eval run)")
+    try:
+        summary = RunSummary.model_validate_json(summary_path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise DataError(f"{summary_path}: field '{'.'.join(map(str, err['loc']))}': {err['msg']}") from None
+    records: list[Record] = []
+    with results_path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(Record.model_validate(json.loads(line)))
+            except (json.JSONDecodeError, ValidationError) as exc:
+                raise DataError(f"{results_path}:{lineno}: not a result record ({str(exc).splitlines()[0]})") \
+                    from None
+    return summary, records

@@ -1,0 +1,309 @@
+"""What `cairn eval run --target` calls: a shell command, a Python callable or a compiled
+LangGraph graph. Each returns an Outcome; a failing call is an Outcome with `error`, never
+an exception, so one bad case cannot stop a run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import importlib
+import inspect
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from workflow.errors import ConfigError
+
+__all__ = ["CallableTarget", "CommandTarget", "GraphTarget", "Outcome", "Target", "resolve_target", "to_jsonable"]
+
+_PY_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+# Files hashed into a target's fingerprint: code and the usual prompt formats.
+_HASHED_SUFFIXES = {".py", ".txt", ".md", ".yaml", ".yml", ".json", ".jinja", ".j2", ".prompt", ".toml"}
+_MAX_HASHED_FILES = 2000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """One call of the target: output (JSON-safe) or error, latency and what it reported."""
+
+    output: Any = None
+    error: str | None = None
+    latency_ms: float = 0.0
+    usage: dict[str, int] | None = None
+    cost_usd: float | None = None
+
+
+class Target(Protocol):
+    spec: str
+    is_async: bool
+
+    def fingerprint_paths(self) -> list[Path]: ...
+
+    def call(self, case_id: str, value: Any) -> Outcome: ...
+
+    async def acall(self, case_id: str, value: Any) -> Outcome: ...
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn LangChain messages, pydantic models and dataclasses into plain JSON values."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    msg_type, content = getattr(value, "type", None), getattr(value, "content", None)
+    if isinstance(msg_type, str) and content is not None and hasattr(value, "additional_kwargs"):
+        return {"type": msg_type, "content": to_jsonable(content)}
+    if hasattr(value, "model_dump"):
+        return to_jsonable(value.model_dump(mode="json"))
+    if hasattr(value, "__dataclass_fields__"):
+        import dataclasses
+
+        return to_jsonable(dataclasses.asdict(value))
+    return str(value)
+
+
+def _normalise_usage(raw: Any) -> dict[str, int] | None:
+    if not isinstance(raw, dict):
+        return None
+    tin = raw.get("input_tokens", raw.get("prompt_tokens"))
+    tout = raw.get("output_tokens", raw.get("completion_tokens"))
+    if not isinstance(tin, int | float) and not isinstance(tout, int | float):
+        return None
+    usage = {"input_tokens": int(tin or 0), "output_tokens": int(tout or 0)}
+    usage["total_tokens"] = int(raw.get("total_tokens") or usage["input_tokens"] + usage["output_tokens"])
+    return usage
+
+
+def _unwrap(result: Any, collected: dict[str, int] | None) -> Outcome:
+    """Apply the `{"output", "usage", "cost_usd"}` envelope when the target returned one."""
+    result = to_jsonable(result)
+    usage, cost = collected, None
+    if isinstance(result, dict) and "output" in result and set(result) <= {"output", "usage", "cost_usd"}:
+        usage = _normalise_usage(result.get("usage")) or usage
+        raw_cost = result.get("cost_usd")
+        cost = float(raw_cost) if isinstance(raw_cost, int | float) else None
+        result = result["output"]
+    return Outcome(output=result, usage=usage, cost_usd=cost)
+
+
+@contextlib.contextmanager
+def _usage_collector() -> Iterator[dict[str, int]]:
+    """Sum the token usage LangChain chat models report while the block runs."""
+    totals: dict[str, int] = {}
+    try:
+        from langchain_core.callbacks import get_usage_metadata_callback
+    except ImportError:  # plain callables need no LangChain
+        yield totals
+        return
+    with get_usage_metadata_callback() as cb:
+        yield totals
+        for meta in cb.usage_metadata.values():
+            for key in ("input_tokens", "output_tokens", "total_tokens"):
+                count = meta.get(key, 0)
+                totals[key] = totals.get(key, 0) + (int(count) if isinstance(count, int | float) else 0)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class _PythonTarget:
+    spec: str
+    is_async: bool
+    module_file: Path | None
+
+    def fingerprint_paths(self) -> list[Path]:
+        if self.module_file is None:
+            return []
+        # Hash the whole package the target lives in: prompts usually sit beside the code.
+        root = self.module_file.parent
+        while (root.parent / "__init__.py").is_file() and (root / "__init__.py").is_file():
+            root = root.parent
+        return [root] if (root / "__init__.py").is_file() else [self.module_file]
+
+    def _invoke(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    async def _ainvoke(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def call(self, case_id: str, value: Any) -> Outcome:
+        start = time.perf_counter()
+        try:
+            with _usage_collector() as usage:
+                result = self._invoke(value)
+        except Exception as exc:  # the target's own failure becomes this case's error
+            return Outcome(error=_describe(exc), latency_ms=(time.perf_counter() - start) * 1000)
+        latency = (time.perf_counter() - start) * 1000
+        out = _unwrap(result, usage or None)
+        return Outcome(output=out.output, usage=out.usage, cost_usd=out.cost_usd, latency_ms=latency)
+
+    async def acall(self, case_id: str, value: Any) -> Outcome:
+        start = time.perf_counter()
+        try:
+            with _usage_collector() as usage:
+                result = await self._ainvoke(value)
+        except Exception as exc:  # the target's own failure becomes this case's error
+            return Outcome(error=_describe(exc), latency_ms=(time.perf_counter() - start) * 1000)
+        latency = (time.perf_counter() - start) * 1000
+        out = _unwrap(result, usage or None)
+        return Outcome(output=out.output, usage=out.usage, cost_usd=out.cost_usd, latency_ms=latency)
+
+
+class CallableTarget(_PythonTarget):
+    """A Python function called with the case input; async functions are awaited."""
+
+    def __init__(self, fn: Callable[..., Any], *, spec: str, module_file: Path | None = None) -> None:
+        self.fn, self.spec, self.module_file = fn, spec, module_file
+        call = getattr(fn, "__call__", None)  # noqa: B004 - async __call__ on callable objects
+        self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+    def _invoke(self, value: Any) -> Any:
+        return self.fn(value)
+
+    async def _ainvoke(self, value: Any) -> Any:
+        result = self.fn(value)
+        return await result if inspect.isawaitable(result) else result
+
+
+class GraphTarget(_PythonTarget):
+    """A compiled LangGraph graph invoked with the case input as its state.
+
+    A non-dict input becomes `{"messages": [{"role": "user", "content": input}]}`, which
+    is what MessagesState graphs take.
+    """
+
+    def __init__(self, graph: Any, *, spec: str, module_file: Path | None = None) -> None:
+        self.graph, self.spec, self.module_file = graph, spec, module_file
+        # Graphs with async-only nodes refuse .invoke(); they must run on the event loop.
+        nodes = getattr(getattr(graph, "builder", None), "nodes", {}) or {}
+        self.is_async = any(
+            getattr(n.runnable, "func", 1) is None and getattr(n.runnable, "afunc", None) is not None
+            for n in nodes.values()
+        )
+
+    @staticmethod
+    def _state(value: Any) -> Any:
+        return value if isinstance(value, dict) else {"messages": [{"role": "user", "content": value}]}
+
+    def _invoke(self, value: Any) -> Any:
+        return self.graph.invoke(self._state(value))
+
+    async def _ainvoke(self, value: Any) -> Any:
+        return await self.graph.ainvoke(self._state(value))
+
+
+class CommandTarget:
+    """A shell command that reads `{"id", "input"}` as JSON on stdin and writes its output
+    on stdout (parsed as JSON when it is JSON, else the stripped text)."""
+
+    is_async = False
+
+    def __init__(self, command: str, *, timeout_s: float = 300.0) -> None:
+        self.spec, self.timeout_s = command, timeout_s
+
+    def fingerprint_paths(self) -> list[Path]:
+        try:
+            tokens = shlex.split(self.spec)
+        except ValueError:
+            tokens = self.spec.split()
+        return [Path(t) for t in tokens if Path(t).is_file()]
+
+    def call(self, case_id: str, value: Any) -> Outcome:
+        payload = json.dumps({"id": case_id, "input": value}, ensure_ascii=False)
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run(
+                self.spec, shell=True, input=payload, capture_output=True, text=True,
+                encoding="utf-8", timeout=self.timeout_s,
+            )
+        except subprocess.TimeoutExpired:
+            return Outcome(error=f"timed out after {self.timeout_s:g}s", latency_ms=self.timeout_s * 1000)
+        latency = (time.perf_counter() - start) * 1000
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or [""])[-1]
+            return Outcome(error=f"exit code {proc.returncode}: {tail}".rstrip(": "), latency_ms=latency)
+        text = proc.stdout.strip()
+        try:
+            result: Any = json.loads(text)
+        except json.JSONDecodeError:
+            result = text
+        out = _unwrap(result, None)
+        return Outcome(output=out.output, usage=out.usage, cost_usd=out.cost_usd, latency_ms=latency)
+
+    async def acall(self, case_id: str, value: Any) -> Outcome:
+        return await asyncio.to_thread(self.call, case_id, value)
+
+
+def _import_attr(spec: str) -> tuple[Any, Path | None]:
+    module_name, attr = spec.split(":", 1)
+    # Targets are the user's code: import it the way `python -m` would from the current folder.
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time failure of user code is a usage error here
+        raise ConfigError(f"--target {spec}: cannot import module '{module_name}' ({_describe(exc)})") from None
+    if not hasattr(module, attr):
+        raise ConfigError(f"--target {spec}: module '{module_name}' has no attribute '{attr}'")
+    source = getattr(module, "__file__", None)
+    return getattr(module, attr), Path(source).resolve() if source else None
+
+
+def resolve_target(spec: str, *, timeout_s: float = 300.0) -> Target:
+    """`module:attr` is a Python target (a graph when it has .invoke, an uncompiled
+    StateGraph is compiled first, else a callable); anything else is a shell command.
+
+    Raises ConfigError when the module cannot be imported or the attribute is unusable.
+    """
+    spec = spec.strip()
+    if not spec:
+        raise ConfigError("--target is empty: give a shell command, module:function or module:graph")
+    if not _PY_TARGET.match(spec):
+        return CommandTarget(spec, timeout_s=timeout_s)
+    obj, module_file = _import_attr(spec)
+    if hasattr(obj, "compile") and hasattr(obj, "add_node") and not hasattr(obj, "invoke"):
+        obj = obj.compile()
+    if hasattr(obj, "invoke") and hasattr(obj, "ainvoke"):
+        return GraphTarget(obj, spec=spec, module_file=module_file)
+    if callable(obj):
+        return CallableTarget(obj, spec=spec, module_file=module_file)
+    raise ConfigError(f"--target {spec}: '{spec.split(':')[1]}' is a {type(obj).__name__}, "
+                      "not a function or a compiled graph")
+
+
+def fingerprint(target: Target, *, extra_paths: list[Path], env_names: list[str]) -> str:
+    """A hash of the target spec, its code and prompt files, and the named environment
+    variables: the part of the cache key that changes when the application changes."""
+    h = hashlib.sha256(target.spec.encode("utf-8"))
+    files: list[Path] = []
+    for root in [*target.fingerprint_paths(), *extra_paths]:
+        if root.is_dir():
+            found = sorted(
+                p for p in root.rglob("*")
+                if p.is_file() and p.suffix in _HASHED_SUFFIXES
+                and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts)
+            )
+            files.extend(found[:_MAX_HASHED_FILES])
+        elif root.is_file():
+            files.append(root)
+    for path in files:
+        h.update(b"\0" + str(path).encode("utf-8") + b"\0")
+        with contextlib.suppress(OSError):
+            h.update(path.read_bytes())
+    for name in sorted(env_names):
+        h.update(f"\0env:{name}={os.environ.get(name, '')}".encode())
+    return h.hexdigest()
