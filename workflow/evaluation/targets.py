@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import importlib
 import inspect
@@ -15,6 +16,7 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -97,21 +99,60 @@ def _unwrap(result: Any, collected: dict[str, int] | None) -> Outcome:
     return Outcome(output=result, usage=usage, cost_usd=cost)
 
 
+_usage_lock = threading.Lock()
+_usage_var: Any = None
+_handler_cls: Any = None
+
+
+def _usage_hook() -> tuple[Any, Any]:
+    """Register, once, a context variable LangChain reads when it configures callbacks for
+    a model call, so a handler set in it sees every chat model call the target makes,
+    including those inside LangGraph's worker threads (they copy the context)."""
+    global _usage_var, _handler_cls
+    with _usage_lock:
+        if _usage_var is None:
+            from langchain_core.callbacks import BaseCallbackHandler
+            from langchain_core.tracers.context import register_configure_hook
+
+            class UsageHandler(BaseCallbackHandler):
+                def __init__(self) -> None:
+                    self.totals: dict[str, int] = {}
+                    self.lock = threading.Lock()
+
+                def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+                    for generations in response.generations:
+                        for generation in generations:
+                            usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
+                            if not usage:
+                                continue
+                            with self.lock:
+                                for key in ("input_tokens", "output_tokens", "total_tokens"):
+                                    count = usage.get(key, 0)
+                                    if isinstance(count, int | float):
+                                        self.totals[key] = self.totals.get(key, 0) + int(count)
+
+            _handler_cls = UsageHandler
+            _usage_var = contextvars.ContextVar("cairn_eval_usage", default=None)
+            register_configure_hook(_usage_var, inheritable=True)
+    return _usage_var, _handler_cls
+
+
 @contextlib.contextmanager
 def _usage_collector() -> Iterator[dict[str, int]]:
     """Sum the token usage LangChain chat models report while the block runs."""
     totals: dict[str, int] = {}
     try:
-        from langchain_core.callbacks import get_usage_metadata_callback
+        var, handler_cls = _usage_hook()
     except ImportError:  # plain callables need no LangChain
         yield totals
         return
-    with get_usage_metadata_callback() as cb:
+    handler = handler_cls()
+    token = var.set(handler)
+    try:
         yield totals
-        for meta in cb.usage_metadata.values():
-            for key in ("input_tokens", "output_tokens", "total_tokens"):
-                count = meta.get(key, 0)
-                totals[key] = totals.get(key, 0) + (int(count) if isinstance(count, int | float) else 0)
+    finally:
+        var.reset(token)
+        totals.update(handler.totals)
 
 
 def _describe(exc: BaseException) -> str:

@@ -3,11 +3,12 @@
 It is not an LLM: it follows a few fixed rules that react to the prompt text, so that a
 prompt change changes the measured behaviour (which a canned-reply fake would not). It
 reports token usage like a real provider, and at temperature > 0 it sometimes forgets an
-instruction, so repeated runs vary.
+instruction, so repeated runs vary (unless PROMPT_APP_SEED is set).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from typing import Any
@@ -46,7 +47,9 @@ class SimulatedChatModel(BaseChatModel):
         return "simulated"
 
     def _reply(self, system: str, user: str) -> str:
-        rng = random.Random()
+        # PROMPT_APP_SEED makes the slips a fixed function of the prompt (reproducible demos and tests).
+        seed = os.environ.get("PROMPT_APP_SEED")
+        rng = random.Random(f"{seed}\0{system}\0{user}") if seed else random.Random()
         listed = re.search(r"Categories:\s*(.+)", system)
         if listed:  # acting as the router
             for category in [c.strip().lower() for c in listed.group(1).split(",")]:
