@@ -83,11 +83,12 @@ class Hyperparameters(_Strict):
     max_length: int = Field(default=1024, ge=16, description="tokens per example (truncated beyond)")
     packing: bool = False
     dpo_beta: float = Field(default=0.1, gt=0.0, le=10.0)
+    dpo_learning_rate: float | None = Field(default=None, description="DPO stage; default: learning_rate")
 
-    @field_validator("learning_rate")
+    @field_validator("learning_rate", "dpo_learning_rate")
     @classmethod
-    def _sane_learning_rate(cls, value: float) -> float:
-        if not MIN_LEARNING_RATE <= value <= MAX_LEARNING_RATE:
+    def _sane_learning_rate(cls, value: float | None) -> float | None:
+        if value is not None and not MIN_LEARNING_RATE <= value <= MAX_LEARNING_RATE:
             raise ValueError(
                 f"{value:g} is outside the sane range {MIN_LEARNING_RATE:g}..{MAX_LEARNING_RATE:g}; "
                 "LoRA usually uses 1e-4..3e-4 and full fine-tuning 1e-5..5e-5"
@@ -149,6 +150,7 @@ class EvaluationSpec(_Strict):
     eval_steps: int = Field(default=50, ge=1)
     save_steps: int = Field(default=50, ge=1)
     early_stopping_patience: int = Field(default=3, ge=0, description="evaluations without improvement; 0 = off")
+    early_stopping_threshold: float = Field(default=0.0, ge=0.0, description="smallest eval-loss drop that counts")
     max_new_tokens: int = Field(default=64, ge=1, le=4096, description="generation length for test answers")
     max_test_examples: int = Field(default=200, ge=1, description="cap on test examples generated per model")
     report_to: list[Tracker] = Field(default_factory=list, description="experiment trackers, when installed")
