@@ -8,9 +8,7 @@ from workflow.knowledge.index import KnowledgeIndex, open_index
 from workflow.knowledge.ingest import ingest_folder
 from workflow.knowledge.tools import KnowledgeTools
 
-FIXTURES = Path(__file__).parent / "fixtures"
-BASE = FIXTURES / "base"
-NOTES = FIXTURES / "notes"
+from .helpers import BASE, NOTES
 
 
 @pytest.fixture(autouse=True)
@@ -37,21 +35,3 @@ def index(store: Path, isolated_cache: Path) -> KnowledgeIndex:
 @pytest.fixture
 def tools(index: KnowledgeIndex) -> KnowledgeTools:
     return KnowledgeTools(index)
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-ENTRY = """\
-- id: pat-example
-  type: pattern
-  title: "An example pattern"
-  topics: [example]
-  summary: "A summary."
-  problem: "A problem."
-  solution: "A solution."
-  source: {title: "A paper", url: "https://arxiv.org/abs/2005.11401"}
-"""

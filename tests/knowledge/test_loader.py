@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.knowledge.conftest import BASE, ENTRY, write
 from workflow.knowledge.loader import KnowledgeError, load_entries
+
+from .helpers import BASE, ENTRY, write
 
 
 def test_fixture_base_loads_every_type() -> None:

@@ -71,8 +71,8 @@ class McpKnowledgeClient:
         self.timeout_s = timeout_s
         self.start_timeout_s = start_timeout_s
         self._token = token
-        self._command = list(command or server_command())
-        self._env = dict(os.environ if env is None else env)
+        self.command = list(command or server_command())
+        self.env = dict(os.environ if env is None else env)
         self._cwd = cwd
         self._client: Client | None = None
         self._failure: str | None = None
@@ -80,6 +80,7 @@ class McpKnowledgeClient:
         self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._loop = asyncio.new_event_loop()
         self._stop = asyncio.Event()
+        self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop.run_forever, name="cairn-knowledge", daemon=True)
         self._thread.start()
         self._main = asyncio.run_coroutine_threadsafe(self._hold_session(), self._loop)
@@ -118,11 +119,11 @@ class McpKnowledgeClient:
         if self._closed:
             return
         self._closed = True
-        self._loop.call_soon_threadsafe(self._stop.set)
-        try:
-            self._main.result(timeout=10)
-        except Exception:  # noqa: S110 - shutting down: a failed session has nothing left to close
-            pass
+        if self._ready.done():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        else:  # still starting: the handshake may never finish, so stop waiting for it
+            self._main.cancel()
+        self._done.wait(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         if not self._thread.is_alive():
@@ -161,6 +162,9 @@ class McpKnowledgeClient:
                 self._ready.set_exception(KnowledgeUnavailable(self._failure))
         finally:
             self._client = None
+            if not self._ready.done():
+                self._ready.set_exception(KnowledgeUnavailable("knowledge client closed while starting"))
+            self._done.set()
 
     async def _transport(self, stack: AsyncExitStack) -> Any:
         if self.url:
@@ -178,12 +182,12 @@ class McpKnowledgeClient:
         # explain a failed start (for example a broken knowledge entry).
         self._errlog = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
         params = StdioServerParameters(
-            command=self._command[0], args=self._command[1:], env=self._env, cwd=self._cwd
+            command=self.command[0], args=self.command[1:], env=self.env, cwd=self._cwd
         )
         return stdio_client(params, errlog=self._errlog)
 
     def _start_failure(self, exc: BaseException) -> str:
-        where = self.url or " ".join(self._command)
+        where = self.url or " ".join(self.command)
         detail = self._stderr_tail() or _describe(exc)
         return f"knowledge server could not start ({where}): {detail}"
 

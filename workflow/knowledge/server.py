@@ -4,7 +4,6 @@ or streamable HTTP bound to 127.0.0.1, optionally behind a bearer token."""
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -129,5 +128,5 @@ def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> No
     app: Any = server.streamable_http_app(host=host)
     if token:
         app = require_bearer(app, token)
-    logging.getLogger("uvicorn").setLevel(logging.WARNING)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # uvicorn's startup lines ("Uvicorn running on ...") go to stderr; per-request lines are off.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

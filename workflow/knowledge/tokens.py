@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[a-z0-9]+")
+# "A/B" would otherwise vanish: "a" is a stop word and "b" a single letter.
+_AB = re.compile(r"\ba\s*/\s*b\b")
 
 STOPWORDS = frozenset(
     """
@@ -78,7 +80,7 @@ def _has_vowel(text: str) -> bool:
 def words(text: str) -> list[str]:
     """Lowercase words with aliases expanded, before stop words and stemming."""
     out: list[str] = []
-    for word in _WORD.findall(text.lower()):
+    for word in _WORD.findall(_AB.sub("ab", text.lower())):
         out.extend(_ALIASES.get(word, (word,)))
     return out
 
