@@ -245,3 +245,14 @@ def test_the_fingerprint_changes_with_a_named_environment_variable(monkeypatch: 
 def test_repeat_and_concurrency_below_one_are_refused(options: RunOptions, write_cases) -> None:
     with pytest.raises(ConfigError, match="at least 1"):
         run_cases(resolve_target("cat"), load_cases(write_cases([{"input": 1}])), options=options)
+
+
+def test_llm_judge_cases_are_graded_by_the_given_judge_model(write_module: WriteModule, write_cases) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    mod = write_module("def f(x):\n    return 'Dear customer, ' + x\n")
+    cases = load_cases(write_cases([{"input": "sorry", "assertions": [{"type": "llm-judge", "rubric": "Polite?"}]}]))
+    judge = FakeListChatModel(responses=['{"pass": true, "reason": "greets the customer"}'])
+    [record] = run_cases(resolve_target(f"{mod}:f"), cases, options=RunOptions(repeat=1), judge=judge)
+    assert record.passed
+    assert record.checks[0].model_dump() == {"type": "llm-judge", "passed": True, "detail": "greets the customer"}
