@@ -64,3 +64,48 @@ def detect_example(obj: Any) -> DatasetFormat | None:
     if "text" in obj:
         return DatasetFormat.TEXT
     return None
+
+
+def detect_file(path: Any, *, sample: int = 200) -> DatasetFormat:
+    """The format most of the first `sample` parseable lines of a file look like.
+
+    Raises:
+        DataError: the file cannot be read, or no line looks like a known format (the
+            message suggests passing the format explicitly).
+    """
+    import json
+    from collections import Counter
+
+    from workflow.errors import DataError
+
+    votes: Counter[DatasetFormat] = Counter()
+    try:
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(handle):
+                if number >= sample * 5 or sum(votes.values()) >= sample:
+                    break
+                try:
+                    found = detect_example(json.loads(raw))
+                except (ValueError, RecursionError):
+                    continue
+                if found is not None:
+                    votes[found] += 1
+    except OSError as exc:
+        raise DataError(f"cannot open {path}: {exc.strerror or exc}") from None
+    if not votes:
+        names = ", ".join(f.value for f in DatasetFormat)
+        raise DataError(f"cannot tell the format of {path}: no line looks like one of {names}; "
+                        "pass the format explicitly (--format / --from)")
+    return votes.most_common(1)[0][0]
+
+
+def resolve_format(value: str | None, path: Any) -> DatasetFormat:
+    """`value` as a format, detecting it from the file when it is None or "auto".
+
+    Raises:
+        ConfigError: `value` names no format.
+        DataError: detection was needed and failed.
+    """
+    if value is None or value.strip().lower() == "auto":
+        return detect_file(path)
+    return parse_format(value)

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from workflow.data.formats import DatasetFormat, parse_format
-from workflow.errors import DataError
+from workflow.data.problem import Problem, Severity
+from workflow.data.scan import ScanOptions, ScanResult, scan_file
 
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Problem:
-    """One finding; `line` is 1-based, 0 for file-level problems."""
-
-    line: int
-    code: str
-    severity: Severity
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "code": self.code, "severity": self.severity, "message": self.message}
+__all__ = ["Problem", "Severity", "ValidationReport", "validate_file", "summary_of"]
 
 
 @dataclass(kw_only=True)
 class ValidationReport:
-    """What `validate_file` found. `summary` holds counts and token statistics."""
+    """What `validate_file` found. `problems` holds the first 10,000 problems in file order;
+    `summary` counts all of them and holds the token statistics."""
 
     path: Path
     format: DatasetFormat
@@ -45,7 +34,40 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        return int(self.summary.get("errors", len(self.errors))) == 0
+        """True when the file has no errors (warnings allowed)."""
+        return int(self.summary.get("errors", 0)) == 0
+
+
+def summary_of(result: ScanResult) -> dict[str, Any]:
+    """The `{"summary": ...}` object of DESIGN 4.2: counts and token statistics."""
+    import numpy as np
+
+    from workflow.data import tokens
+    from workflow.data.distribution import distribution
+
+    options = result.options
+    prompt = np.frombuffer(result.prompt_tokens, np.uint32).astype(np.int64)
+    response = np.frombuffer(result.response_tokens, np.uint32).astype(np.int64)
+    return {
+        "file": str(result.path),
+        "format": str(options.fmt),
+        "lines": result.lines,
+        "examples": result.examples,
+        "valid_examples": result.valid,
+        "errors": result.errors,
+        "warnings": result.warnings,
+        "by_code": dict(sorted(result.code_counts.items())),
+        "problems_not_kept": result.problems_dropped,
+        "tokens": {
+            "method": tokens.method(options.tokenizer),
+            "limit": options.token_limit,
+            "limit_is_error": options.max_tokens is not None or options.strict,
+            "sum": int(prompt.sum() + response.sum()),
+            "total": distribution(prompt + response),
+            "prompt": distribution(prompt),
+            "response": distribution(response),
+        },
+    }
 
 
 def validate_file(
@@ -55,40 +77,23 @@ def validate_file(
     max_tokens: int | None = None,
     tokenizer: str | None = None,
     strict: bool = False,
+    on_problem: Callable[[Problem], None] | None = None,
+    advance: Callable[[int], None] | None = None,
+    jobs: int | None = None,
 ) -> ValidationReport:
     """Check every line of a JSONL file against `fmt`; the file is never modified.
 
+    `on_problem` sees every problem in file order (the report keeps the first 10,000);
+    `advance` receives byte counts for a progress bar; `jobs` caps worker processes.
+
     Raises:
-        DataError: the file cannot be opened or read.
+        DataError: the file cannot be opened or read, or the tokenizer folder is unusable.
         ConfigError: `fmt` is not a known format.
+        MissingExtra: a tokenizer was given but its library is not installed.
     """
     dataset_format = parse_format(fmt)
-    report = ValidationReport(path=Path(path), format=dataset_format)
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise DataError(f"cannot open {path}: {exc.strerror or exc}") from None
-    errors = 0
-    examples = 0
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            examples += 1
-            try:
-                obj = json.loads(raw)
-            except ValueError as exc:
-                report.problems.append(Problem(line=number, code="invalid_json", severity="error",
-                                               message=f"not valid JSON: {exc}"))
-                errors += 1
-                continue
-            if not isinstance(obj, dict):
-                report.problems.append(Problem(line=number, code="data_type", severity="error",
-                                               message="each line must be a JSON object"))
-                errors += 1
-    if examples == 0:
-        report.problems.append(Problem(line=0, code="empty_file", severity="error",
-                                       message=f"{path} has no examples"))
-        errors += 1
-    report.summary = {"examples": examples, "errors": errors, "warnings": 0}
-    return report
+    options = ScanOptions(fmt=dataset_format, max_tokens=max_tokens, strict=strict, tokenizer=tokenizer,
+                          pii=False, duplicates=False)
+    result = scan_file(Path(path), options, on_problem=on_problem, advance=advance, jobs=jobs)
+    return ValidationReport(path=Path(path), format=dataset_format, problems=result.problems,
+                            summary=summary_of(result))

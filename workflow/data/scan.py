@@ -1,0 +1,401 @@
+"""The one pass behind `validate`, `analyze` and `review`: parse each line once, check it, measure it.
+
+Memory stays bounded whatever the file size: the file is read in byte ranges cut at line ends
+(a few MB each), and what is kept per example is a handful of numbers in compact arrays (about
+20 bytes an example). On a file larger than a few ranges the ranges go to a process pool, one
+worker per core; results come back in file order, so line numbers and problem order are the same
+as a single-process run.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import zlib
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from workflow.data import pii, tokens
+from workflow.data.checks import CHECKS
+from workflow.data.formats import DatasetFormat
+from workflow.data.problem import Problem, severity_of
+from workflow.errors import DataError
+
+CHUNK_BYTES = 4 << 20
+DEFAULT_TOKEN_LIMIT = 16_384
+MAX_LABELS = 1_000
+PII_SAMPLES = 20
+
+_scan_once = json.scanner.c_make_scanner(json.decoder.JSONDecoder())  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanOptions:
+    """What one pass checks and measures."""
+
+    fmt: DatasetFormat
+    max_tokens: int | None = None
+    strict: bool = False
+    tokenizer: str | None = None
+    label: str | None = None
+    pii: bool = True
+    duplicates: bool = True
+    # Python's str hash is fast and 64-bit but seeded per process: workers made by fork share the
+    # parent's seed, workers made by spawn do not, and then a crc32/adler32 pair is used instead.
+    portable_hash: bool = False
+
+    @property
+    def token_limit(self) -> int:
+        return self.max_tokens if self.max_tokens is not None else DEFAULT_TOKEN_LIMIT
+
+
+@dataclass
+class ChunkResult:
+    """What one byte range yielded; line numbers are 1-based within the range."""
+
+    lines: int = 0
+    examples: int = 0
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+    prompt_tokens: array = field(default_factory=lambda: array("I"))
+    response_tokens: array = field(default_factory=lambda: array("I"))
+    turns: array = field(default_factory=lambda: array("H"))
+    hashes: array = field(default_factory=lambda: array("q"))
+    empty_responses: int = 0
+    labels: Counter[str] = field(default_factory=Counter)
+    pii_counts: Counter[str] = field(default_factory=Counter)
+    pii_examples: int = 0
+    pii_samples: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ScanResult:
+    """The merged result of a whole file."""
+
+    path: Path
+    options: ScanOptions
+    size: int = 0
+    lines: int = 0
+    examples: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problems_dropped: int = 0
+    code_counts: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    warnings: int = 0
+    prompt_tokens: array = field(default_factory=lambda: array("I"))
+    response_tokens: array = field(default_factory=lambda: array("I"))
+    turns: array = field(default_factory=lambda: array("H"))
+    hashes: array = field(default_factory=lambda: array("q"))
+    empty_responses: int = 0
+    labels: Counter[str] = field(default_factory=Counter)
+    pii_counts: Counter[str] = field(default_factory=Counter)
+    pii_examples: int = 0
+    pii_samples: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def valid(self) -> int:
+        return len(self.turns)
+
+
+def _label_of(obj: dict[str, Any], path: str) -> str:
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part) if type(value) is dict else None
+    if value is None:
+        return "(missing)"
+    return value if type(value) is str else json.dumps(value, sort_keys=True)[:80]
+
+
+def _parse_slow(line: str) -> tuple[Any, str | None]:
+    """json.loads with its error message, for the lines the fast scanner refused."""
+    try:
+        return json.loads(line), None
+    except ValueError as exc:
+        return None, f"not valid JSON: {exc}"
+    except RecursionError:
+        return None, "not valid JSON: nested too deeply"
+
+
+def _decode(block: bytes) -> list[str | None]:
+    """Lines of a block; None for a line that is not UTF-8."""
+    try:
+        pieces: list[str | None] = list(block.decode("utf-8").split("\n"))
+    except UnicodeDecodeError:
+        pieces = []
+        for raw in block.split(b"\n"):
+            try:
+                pieces.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                pieces.append(None)
+    if pieces and pieces[-1] == "":
+        pieces.pop()
+    return pieces
+
+
+def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
+    """Check and measure every line of a block that starts at a line start and ends at a line end."""
+    result = ChunkResult()
+    if block.startswith(b"\xef\xbb\xbf"):
+        block = block[3:]
+    lines = _decode(block)
+    check = CHECKS[options.fmt]
+    problems = result.problems
+    out: list[tuple[str, str]] = []
+    scan = _scan_once
+    crc32, adler32 = zlib.crc32, zlib.adler32
+    prompt_chars, response_chars = array("I"), array("I")
+    turns, hashes, valid_lines = result.turns, result.hashes, array("I")
+    duplicates, label, portable = options.duplicates, options.label, options.portable_hash
+    tokenizer_texts: list[tuple[str, str]] | None = [] if options.tokenizer else None
+    empty = 0
+    examples = 0
+    number = 0
+    for number, line in enumerate(lines, start=1):
+        if line is None:
+            problems.append((number, "invalid_json", "not valid UTF-8 text"))
+            examples += 1
+            continue
+        try:
+            obj, end = scan(line, 0)
+            if end != len(line) and not line[end:].isspace():
+                raise ValueError
+        except (ValueError, StopIteration, RecursionError):
+            if not line or line.isspace():
+                problems.append((number, "blank_line", "blank line"))
+                continue
+            obj, error = _parse_slow(line)
+            if error is not None:
+                examples += 1
+                problems.append((number, "invalid_json", error))
+                continue
+        examples += 1
+        if type(obj) is not dict:
+            problems.append((number, "data_type", f"the line is a JSON {type(obj).__name__}, not an object"))
+            continue
+        shape = check(obj, out)
+        if out:
+            for code, message in out:
+                problems.append((number, code, message))
+            out.clear()
+        if shape is None:
+            continue
+        n_turns, p_chars, r_chars, is_empty = shape
+        turns.append(n_turns if n_turns < 65535 else 65535)
+        prompt_chars.append(p_chars)
+        response_chars.append(r_chars)
+        valid_lines.append(number)
+        if is_empty:
+            empty += 1
+        if duplicates:
+            if portable:
+                data = line.encode()
+                hashes.append((crc32(data) << 31) ^ adler32(data))
+            else:
+                hashes.append(hash(line))
+        if label is not None:
+            result.labels[_label_of(obj, label)] += 1
+        if tokenizer_texts is not None:
+            from workflow.data.canonical import texts
+
+            tokenizer_texts.append(texts(obj, options.fmt))
+    result.lines = number
+    result.examples = examples
+    result.empty_responses = empty
+    _count_tokens(result, prompt_chars, response_chars, tokenizer_texts, options)
+    _check_token_limit(result, valid_lines, options)
+    if options.pii:
+        _scan_pii(block, result)
+    return result
+
+
+def _count_tokens(result: ChunkResult, prompt_chars: array, response_chars: array,
+                  texts: list[tuple[str, str]] | None, options: ScanOptions) -> None:
+    if texts is None or options.tokenizer is None:
+        import numpy as np
+
+        result.prompt_tokens = array("I", ((np.frombuffer(prompt_chars, np.uint32) + 3) // 4).astype(np.uint32))
+        result.response_tokens = array("I", ((np.frombuffer(response_chars, np.uint32) + 3) // 4)
+                                       .astype(np.uint32))
+        return
+    counter = tokens.load_counter(options.tokenizer)
+    result.prompt_tokens = array("I", counter([t[0] for t in texts]))
+    result.response_tokens = array("I", counter([t[1] for t in texts]))
+
+
+def _check_token_limit(result: ChunkResult, valid_lines: array, options: ScanOptions) -> None:
+    import numpy as np
+
+    total = np.frombuffer(result.prompt_tokens, np.uint32).astype(np.int64) + np.frombuffer(
+        result.response_tokens, np.uint32)
+    limit = options.token_limit
+    over = np.flatnonzero(total > limit)
+    if over.size == 0:
+        return
+    unit = "tokens" if options.tokenizer else "approximate tokens"
+    for i in over:
+        result.problems.append((valid_lines[i], "too_many_tokens", f"{int(total[i])} {unit} > limit {limit}"))
+    result.problems.sort(key=lambda p: p[0])
+
+
+def _scan_pii(block: bytes, result: ChunkResult) -> None:
+    matches = pii.scan_block(block)
+    if not matches:
+        return
+    import numpy as np
+
+    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    line_of = np.searchsorted(newlines, [m.offset for m in matches]) + 1
+    result.pii_examples = len(set(line_of.tolist()))
+    for match, line in zip(matches, line_of.tolist(), strict=True):
+        result.pii_counts[match.kind] += 1
+        if len(result.pii_samples) < PII_SAMPLES:
+            result.pii_samples.append((line, match.kind, match.masked))
+
+
+def scan_range(path: str, start: int, end: int, options: ScanOptions) -> ChunkResult:
+    """`scan_block` over bytes [start, end) of a file."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        block = handle.read(end - start)
+    return scan_block(block, options)
+
+
+def _work(task: tuple[str, int, int, ScanOptions]) -> ChunkResult:
+    return scan_range(*task)
+
+
+def ranges(path: Path, size: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
+    """Byte ranges of about `chunk_bytes`, each ending just after a newline (or at EOF)."""
+    with open(path, "rb") as handle:
+        start = 0
+        while start < size:
+            cut = start + chunk_bytes
+            if cut >= size:
+                yield start, size
+                return
+            handle.seek(cut)
+            while True:
+                piece = handle.read(1 << 16)
+                if not piece:
+                    cut = size
+                    break
+                newline = piece.find(b"\n")
+                if newline != -1:
+                    cut += newline + 1
+                    break
+                cut += len(piece)
+            yield start, cut
+            start = cut
+
+
+def default_jobs() -> int:
+    """Worker processes to use: the cores this process may run on, at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _merge(total: ScanResult, part: ChunkResult, line_offset: int, keep: int,
+           on_problem: Callable[[Problem], None] | None) -> None:
+    options = total.options
+    for line, code, message in part.problems:
+        problem = Problem(line=line + line_offset, code=code, message=message,
+                          severity=severity_of(code, strict=options.strict, max_tokens=options.max_tokens))
+        total.code_counts[code] += 1
+        if problem.severity == "error":
+            total.errors += 1
+        else:
+            total.warnings += 1
+        if on_problem is not None:
+            on_problem(problem)
+        if len(total.problems) < keep:
+            total.problems.append(problem)
+        else:
+            total.problems_dropped += 1
+    total.lines += part.lines
+    total.examples += part.examples
+    total.prompt_tokens.extend(part.prompt_tokens)
+    total.response_tokens.extend(part.response_tokens)
+    total.turns.extend(part.turns)
+    total.hashes.extend(part.hashes)
+    total.empty_responses += part.empty_responses
+    for name, count in part.labels.items():
+        if name in total.labels or len(total.labels) < MAX_LABELS:
+            total.labels[name] += count
+        else:
+            total.labels["(other)"] += count
+    total.pii_counts.update(part.pii_counts)
+    total.pii_examples += part.pii_examples
+    for line, kind, masked in part.pii_samples:
+        if len(total.pii_samples) < PII_SAMPLES:
+            total.pii_samples.append((line + line_offset, kind, masked))
+
+
+def scan_file(
+    path: Path,
+    options: ScanOptions,
+    *,
+    on_problem: Callable[[Problem], None] | None = None,
+    advance: Callable[[int], None] | None = None,
+    jobs: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+    keep_problems: int = 10_000,
+) -> ScanResult:
+    """One pass over a JSONL file. `on_problem` sees every problem in file order; the result keeps
+    the first `keep_problems` of them (all are counted).
+
+    Raises:
+        DataError: the file cannot be opened or read.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise DataError(f"cannot open {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a JSONL file")
+    if options.tokenizer:
+        tokens.load_counter(options.tokenizer)  # fail early, in this process, with a clear message
+    total = ScanResult(path=path, options=options, size=size)
+    tasks = [(str(path), start, end, options) for start, end in ranges(path, size, chunk_bytes)]
+    jobs = default_jobs() if jobs is None else jobs
+    offset = 0
+    try:
+        if jobs > 1 and len(tasks) > 2:
+            # fork: workers start in milliseconds and inherit the imports; spawn would cost more
+            # than a small file takes to scan. The pool is made before any progress thread.
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            if method != "fork":
+                options = replace(options, portable_hash=True)
+                tasks = [(t[0], t[1], t[2], options) for t in tasks]
+            with multiprocessing.get_context(method).Pool(jobs) as pool:
+                for task, part in zip(tasks, pool.imap(_work, tasks), strict=True):
+                    _merge(total, part, offset, keep_problems, on_problem)
+                    offset += part.lines
+                    if advance:
+                        advance(task[2] - task[1])
+        else:
+            for task in tasks:
+                part = _work(task)
+                _merge(total, part, offset, keep_problems, on_problem)
+                offset += part.lines
+                if advance:
+                    advance(task[2] - task[1])
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if total.examples == 0:
+        problem = Problem(line=0, code="empty_file", severity="error", message=f"{path} has no examples")
+        total.code_counts["empty_file"] += 1
+        total.errors += 1
+        total.problems.append(problem)
+        if on_problem is not None:
+            on_problem(problem)
+    return total
