@@ -23,7 +23,7 @@ COVERAGE = [
     ("structured output formats", "output"), ("guardrails", "guardrail"), ("prompt injection", "injection"),
     ("evaluation metrics", "metric"), ("LLM-as-judge biases", "judge"), ("statistical comparison", "statistic"),
     ("quality gates", "gate"), ("monitoring", "monitor"), ("drift", "drift"), ("shadow deployment", "shadow"),
-    ("A/B testing", "a/b"), ("canary release", "canary"), ("rollback", "roll"), ("model serving", "serv"),
+    ("A/B testing", "ab testing"), ("canary release", "canary"), ("rollback", "roll"), ("model serving", "serv"),
     ("cost", "cost"),
 ]
 

@@ -27,9 +27,13 @@ class Doc:
     def index_text(self) -> str:
         """Title and topics twice (they say what the document is about), then the content."""
         topics = " ".join(topic.replace("-", " ") for topic in self.topics)
-        parts = [self.title, self.title, topics, topics, self.summary]
+        parts = [self.title, topics, self.summary]
         parts.extend(_flatten(self.content))
         return "\n".join(parts)
+
+    def heading_text(self) -> str:
+        """The short field: what the document is called and tagged with."""
+        return " ".join([self.title, *(topic.replace("-", " ") for topic in self.topics)])
 
     def as_result(self, score: float) -> dict[str, Any]:
         """The JSON-ready result the tools return for this document."""

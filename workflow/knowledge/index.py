@@ -24,11 +24,15 @@ from workflow.knowledge.loader import entry_files, load_entries
 from workflow.knowledge.tokens import tag_terms, tokenize
 
 # Bump when tokenization, scoring inputs or the cache layout change: old caches are then ignored.
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 # Added per query term covered by a topic tag the query names. BM25 scores of a good
 # match here run from about 5 to 30, so a full tag match lifts a document a few places
 # without letting a tag alone beat a document that matches the words well.
 TAG_BOOST = 2.0
+# A second, short field (title and topic tags) scored on its own and added with this
+# weight: a query whose words are the document's title is about that document, however
+# long the body is (BM25's length normalisation otherwise favours short documents).
+HEADING_WEIGHT = 1.0
 KEEP_CACHES = 8
 
 
@@ -44,10 +48,11 @@ def cache_root() -> Path:
 class KnowledgeIndex:
     """Documents plus their BM25 index; `rank()` answers every query the tools make."""
 
-    def __init__(self, docs: list[Doc], retriever: bm25s.BM25, key: str = "") -> None:
+    def __init__(self, docs: list[Doc], body: bm25s.BM25, heading: bm25s.BM25, key: str = "") -> None:
         self.docs = docs
         self.key = key
-        self._retriever = retriever
+        self._body = body
+        self._heading = heading
         self._by_id = {doc.id: position for position, doc in enumerate(docs)}
         self._types = np.array([doc.type for doc in docs], dtype=object)
         tags: dict[tuple[str, ...], list[int]] = defaultdict(list)
@@ -60,11 +65,11 @@ class KnowledgeIndex:
 
     @classmethod
     def build(cls, docs: list[Doc], key: str = "") -> KnowledgeIndex:
-        retriever = bm25s.BM25()
-        corpus = [tokenize(doc.index_text()) for doc in docs]
+        body, heading = bm25s.BM25(), bm25s.BM25()
         if docs:
-            retriever.index(corpus, show_progress=False)
-        return cls(docs, retriever, key)
+            body.index([tokenize(doc.index_text()) for doc in docs], show_progress=False)
+            heading.index([tokenize(doc.heading_text()) for doc in docs], show_progress=False)
+        return cls(docs, body, heading, key)
 
     def get(self, doc_id: str) -> Doc | None:
         position = self._by_id.get(doc_id)
@@ -76,9 +81,10 @@ class KnowledgeIndex:
         scores = np.zeros(len(self.docs), dtype=np.float32)
         if not terms or not self.docs:
             return scores
-        ids = self._retriever.get_tokens_ids(terms)
-        if ids:
-            scores += self._retriever.get_scores_from_ids(ids)
+        for retriever, weight in ((self._body, 1.0), (self._heading, HEADING_WEIGHT)):
+            ids = retriever.get_tokens_ids(terms)
+            if ids:
+                scores += weight * retriever.get_scores_from_ids(ids)
         present = set(terms)
         for tag, positions in self._tags.items():
             if present.issuperset(tag):
@@ -112,7 +118,8 @@ class KnowledgeIndex:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         if self.docs:
-            self._retriever.save(str(folder / "bm25"), show_progress=False)
+            self._body.save(str(folder / "body"), show_progress=False)
+            self._heading.save(str(folder / "heading"), show_progress=False)
         payload = {"version": INDEX_VERSION, "key": self.key, "docs": [doc.to_json() for doc in self.docs]}
         (folder / "docs.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
@@ -122,10 +129,11 @@ class KnowledgeIndex:
         if payload.get("version") != INDEX_VERSION:
             raise ValueError("index cache from another version")
         docs = [Doc.from_json(item) for item in payload["docs"]]
-        retriever = (
-            bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if docs else bm25s.BM25()
-        )
-        return cls(docs, retriever, payload["key"])
+        body, heading = bm25s.BM25(), bm25s.BM25()
+        if docs:
+            body = bm25s.BM25.load(str(folder / "body"), show_progress=False)
+            heading = bm25s.BM25.load(str(folder / "heading"), show_progress=False)
+        return cls(docs, body, heading, payload["key"])
 
 
 def fingerprint(knowledge_dir: Path, ingested_dir: Path | None) -> str:

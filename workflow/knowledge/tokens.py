@@ -1,11 +1,10 @@
 """Turning text into index terms: lowercase words, English stop words dropped, and a
 light suffix stemmer so "chunking", "chunks" and "chunk" meet.
 
-The stemmer is deliberately small (plural, -ing, -ed, -er, a final -e, doubled
-consonants): the base is a few hundred entries written in plain English, and an
-aggressive stemmer merges words practitioners keep apart (for example "model" and
-"modeling" are fine together, "evaluation" and "evaluator" are not worth the risk).
-It is applied identically to documents and queries, so it only has to be consistent.
+The stemmer is deliberately small (plural, -ation/-ator/-ate/-age, -al, -ing, -ed, -er, a
+final -e, doubled consonants) rather than a full Porter stemmer: the base is a few
+hundred entries in plain English and the rules only have to be consistent, since
+they are applied identically to documents and queries.
 """
 
 from __future__ import annotations
@@ -41,6 +40,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "dbs": ("database",),
     "vectordb": ("vector", "database"),
     "k8s": ("kubernetes",),
+    "rollback": ("rollback", "roll", "back"),
+    "rollbacks": ("rollback", "roll", "back"),
+}
+
+# Everyday words for a concept the entries name with a term of art. The term is added
+# beside the word (documents and queries alike), so both spellings still match.
+_CONCEPTS: dict[str, str] = {
+    **dict.fromkeys(("bill", "bills", "spend", "spending", "expensive", "cheap", "cheaper", "price",
+                     "pricing", "budget"), "cost"),
+    **dict.fromkeys(("revert", "reverting", "undo"), "rollback"),
+    **dict.fromkeys(("grade", "grading", "grader", "graders"), "judge"),
+    **dict.fromkeys(("measure", "measuring", "measurement"), "metric"),
 }
 
 _VOWELS = frozenset("aeiouy")
@@ -60,7 +71,13 @@ def stem(word: str) -> str:
     elif word.endswith("s") and not word.endswith(("ss", "us", "is", "as")):
         word = word[:-1]
     suffix_removed = False
-    if word.endswith("ing") and len(word) >= 6 and _has_vowel(word[:-3]):
+    # derivational endings that practitioners swap freely: evaluate / evaluation / evaluator
+    for suffix, minimum in (("ation", 8), ("ator", 7), ("ate", 7), ("age", 7)):
+        if word.endswith(suffix) and len(word) >= minimum:
+            return word[: -len(suffix)]
+    if word.endswith("al") and len(word) >= 8:  # retrieval / retriever / retrieve
+        word = word[:-2]
+    elif word.endswith("ing") and len(word) >= 6 and _has_vowel(word[:-3]):
         word, suffix_removed = word[:-3], True
     elif word.endswith("ed") and len(word) >= 6 and _has_vowel(word[:-2]):
         word, suffix_removed = word[:-2], True
@@ -82,6 +99,8 @@ def words(text: str) -> list[str]:
     out: list[str] = []
     for word in _WORD.findall(_AB.sub("ab", text.lower())):
         out.extend(_ALIASES.get(word, (word,)))
+        if word in _CONCEPTS:
+            out.append(_CONCEPTS[word])
     return out
 
 
