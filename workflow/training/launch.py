@@ -117,7 +117,7 @@ def accelerate_command(request: TrainRequest, device: Device) -> list[str]:
     gpus = str(device.count) if device.kind == "cuda" and device.count else "GPUS_PER_NODE"
     args = ["-m", "workflow", "--output", str(current_settings().output_dir), "train"]
     args += [request.project] if request.project else []
-    args += ["--spec", str(request.spec_file)] if request.spec_file else []
+    args += ["--spec", str(request.spec_file.resolve())] if request.spec_file else []
     tail = " ".join(shlex.quote(a) for a in args) + ' --run-id "$(date -u +%Y%m%d-%H%M%S)"'
     return [f"accelerate launch --multi_gpu --num_processes {gpus} {tail}",
             f"accelerate launch --multi_gpu --num_machines NODES --machine_rank RANK --main_process_ip HOST "
@@ -212,9 +212,13 @@ def _dry_run(spec: TrainingSpec, target: _Target, request: TrainRequest, plan: D
 
 def _start(spec: TrainingSpec, target: _Target, request: TrainRequest, plan: DataPlan, device: Device,
            sha: str) -> tuple[Run, dict[str, Any]]:
-    from workflow.training.deps import require_training_stack
+    from workflow.training.deps import require_4bit, require_trackers, require_training_stack
 
+    # Checked before a run folder exists, so a missing package leaves nothing half-started behind.
     require_training_stack()
+    if spec.adapter.kind == "qlora":
+        require_4bit()
+    require_trackers(list(spec.evaluation.report_to))
     base = base_model_path(spec, target.spec_path.resolve().parent)
     markers = _template_markers(base)
     if markers is None:  # a hub id: the tokenizer tells (no model is loaded for this)

@@ -354,6 +354,6 @@ def _describe_answer(exc: ValidationError) -> str:
         msg = "required; answer it"
     if len(loc) >= 2:
         return f"step 5 answer '{_form_name(loc[0], loc[1])}': {msg}"
-    if len(loc) == 1 and loc[0] in _TOP_KEYS:
+    if len(loc) == 1 and loc[0] in (*_TOP_KEYS, "adapter"):
         return f"step 5 answer '{loc[0]}': {msg}"
     return f"step 5 answers: {msg}"

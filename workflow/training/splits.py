@@ -134,11 +134,12 @@ def reference_of(row: dict[str, Any], fmt: DatasetFormat) -> tuple[Any, str] | N
     return None
 
 
-def _carve(rows: list[dict[str, Any]], fraction: float, rng: random.Random) -> tuple[list, list]:
-    """(kept, carved): `fraction` of the rows, at least one when the fraction is above 0."""
+def _carve(rows: list[dict[str, Any]], fraction: float, total: int,
+           rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(kept, carved): `fraction` of the file's `total` rows, at least one when the fraction is above 0."""
     if fraction <= 0:
         return rows, []
-    count = max(1, round(len(rows) * fraction))
+    count = max(1, round(total * fraction))
     order = list(range(len(rows)))
     rng.shuffle(order)
     picked = set(order[:count])
@@ -149,18 +150,19 @@ def _stage(path: Path, fmt: DatasetFormat, *, eval_file: Path | None, test_file:
            val_fraction: float, test_fraction: float, seed: int,
            stage: Literal["sft", "dpo"]) -> tuple[StageData, Split | None]:
     rows = read_examples(path, fmt)
+    total = len(rows)
     rng = random.Random(seed)
     test: Split | None = None
     if test_file is not None:
         test = Split(rows=read_examples(test_file, fmt), source=str(test_file))
     elif test_fraction > 0:
-        rows, carved = _carve(rows, test_fraction, rng)
+        rows, carved = _carve(rows, test_fraction, total, rng)
         test = Split(rows=carved, source=f"{test_fraction:g} of {path.name} (seed {seed})")
     evaluation: Split | None = None
     if eval_file is not None:
         evaluation = Split(rows=read_examples(eval_file, fmt), source=str(eval_file))
     elif val_fraction > 0:
-        rows, carved = _carve(rows, val_fraction, rng)
+        rows, carved = _carve(rows, val_fraction, total, rng)
         evaluation = Split(rows=carved, source=f"{val_fraction:g} of {path.name} (seed {seed})")
     if not rows:
         raise DataError(f"{path}: nothing left to train on after carving the eval and test splits; "
