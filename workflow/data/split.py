@@ -161,12 +161,12 @@ def split_file(
     with atomic_files(list(targets.values())) as handles:
         handle_of = dict(zip(names, handles, strict=True))
         for i, line in enumerate(read_lines(path)):
-            where = SPLITS[split_of_group[roots[i]]]
-            handle_of[where].write(line.raw)
-            counts[where] += 1
+            split_name = SPLITS[split_of_group[roots[i]]]
+            handle_of[split_name].write(line.raw)
+            counts[split_name] += 1
             if stratify:
                 row = per_stratum.setdefault(stratum_names[stratum_of[i]], dict.fromkeys(SPLITS, 0))
-                row[where] += 1
+                row[split_name] += 1
     multi = [size for size in sizes.values() if size > 1]
     report = {
         "input": str(path), "output_dir": str(out_dir), "seed": seed, "threshold": threshold,
