@@ -3,9 +3,9 @@ with these models, so clients get an output schema and validated structured cont
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from workflow.knowledge.entry import Option
 
@@ -69,6 +69,39 @@ class NoteResult(_Result):
     text: str = Field(description="A chunk of a team's own file, added by `cairn knowledge ingest`.")
 
 
+_RESULT_MODELS: tuple[type[_Result], ...] = (
+    DecisionResult, PatternResult, WarningResult, MethodologyResult, ChecklistResult, NoteResult)
+
+
+def _shallow(schema: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema cut to its JSON type: nested models and list items are not described."""
+    if "$ref" in schema:
+        return {"type": "object"}
+    if "anyOf" in schema:
+        return {"type": sorted({_shallow(option)["type"] for option in schema["anyOf"]})}
+    return {key: schema[key] for key in ("type", "enum", "description") if key in schema}
+
+
+def _result_schema() -> dict[str, Any]:
+    """The published schema of one result: every field of every type with its JSON type,
+    the common fields required, nested values not described.
+
+    The server validates each response against the full pydantic models above; this lean
+    schema is what MCP clients re-validate on every call. The detailed version (one branch
+    per type, nested options and sources) cost a Python client more time to validate than
+    the whole search took, so the detail lives in the models and knowledge/README.md."""
+    properties: dict[str, Any] = {}
+    kinds = []
+    for model in _RESULT_MODELS:
+        schema = model.model_json_schema()["properties"]
+        kinds.append(schema["type"]["const"])
+        for name, field_schema in schema.items():
+            properties.setdefault(name, _shallow(field_schema))
+    properties["type"] = {"enum": kinds}
+    required = [name for name, field in _Result.model_fields.items() if field.is_required()] + ["type"]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
 EntryResult = Annotated[
     DecisionResult | PatternResult | WarningResult | MethodologyResult | ChecklistResult | NoteResult,
     Field(discriminator="type"),
@@ -84,7 +117,7 @@ class Metadata(_Out):
 
 
 class EntryResponse(_Out):
-    results: list[EntryResult]
+    results: Annotated[list[EntryResult], WithJsonSchema({"type": "array", "items": _result_schema()})]
     metadata: Metadata
 
 

@@ -4,12 +4,14 @@ or streamable HTTP bound to 127.0.0.1, optionally behind a bearer token."""
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
 
 from workflow.errors import CairnError
 from workflow.knowledge.response import EntryResponse, PingResponse, SourceResponse
@@ -27,41 +29,46 @@ def build_server(tools: KnowledgeTools) -> MCPServer:
     """An MCPServer exposing `tools`; bad arguments come back as tool errors (`is_error`)."""
     server = MCPServer("cairn-knowledge", instructions=INSTRUCTIONS, log_level="WARNING")
 
-    def run(fn: Callable[[], Any]) -> Any:
+    def run(fn: Callable[[], BaseModel]) -> CallToolResult:
         try:
-            return fn()
+            response = fn()
         except CairnError as exc:
             raise ToolError(str(exc)) from None
+        # Built here rather than left to the SDK, whose text copy of the result is indented
+        # JSON: the compact copy halves what crosses the pipe on every call.
+        data = response.model_dump(mode="json")
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
     # Tools are async so a call runs on the event loop: the index answers in well under a
     # millisecond, less than a worker-thread hand-off would cost.
     @server.tool()
-    async def search_knowledge(query: Query, limit: Limit = 10) -> EntryResponse:
+    async def search_knowledge(query: Query, limit: Limit = 10) -> Annotated[CallToolResult, EntryResponse]:
         """Search every entry and ingested note for a question or keywords, best match first."""
         return run(lambda: tools.search_knowledge(query, limit))
 
     @server.tool()
-    async def get_decisions(topic: Topic = "", limit: Limit = 100) -> EntryResponse:
+    async def get_decisions(topic: Topic = "", limit: Limit = 100) -> Annotated[CallToolResult, EntryResponse]:
         """Decision guides (question, options with trade-offs, recommended approach) about a topic."""
         return run(lambda: tools.get_decisions(topic, limit))
 
     @server.tool()
-    async def get_patterns(topic: Topic = "", limit: Limit = 100) -> EntryResponse:
+    async def get_patterns(topic: Topic = "", limit: Limit = 100) -> Annotated[CallToolResult, EntryResponse]:
         """Proven patterns (problem, solution, when to use, trade-offs) about a topic."""
         return run(lambda: tools.get_patterns(topic, limit))
 
     @server.tool()
-    async def get_warnings(topic: Topic = "", limit: Limit = 100) -> EntryResponse:
+    async def get_warnings(topic: Topic = "", limit: Limit = 100) -> Annotated[CallToolResult, EntryResponse]:
         """Known pitfalls (description, prevention, severity) about a topic."""
         return run(lambda: tools.get_warnings(topic, limit))
 
     @server.tool()
-    async def get_methodologies(topic: Topic = "", limit: Limit = 100) -> EntryResponse:
+    async def get_methodologies(topic: Topic = "", limit: Limit = 100) -> Annotated[CallToolResult, EntryResponse]:
         """Step-by-step methodologies and checklists about a topic."""
         return run(lambda: tools.get_methodologies(topic, limit))
 
     @server.tool()
-    async def list_sources(limit: Limit = 100) -> SourceResponse:
+    async def list_sources(limit: Limit = 100) -> Annotated[CallToolResult, SourceResponse]:
         """The papers, documentation and ingested files the entries cite, with their ids."""
         return run(lambda: tools.list_sources(limit))
 
@@ -70,14 +77,14 @@ def build_server(tools: KnowledgeTools) -> MCPServer:
         topic: Annotated[str, Field(min_length=1, max_length=2000)],
         source_ids: Annotated[list[str], Field(min_length=1, max_length=50)],
         limit_per_source: Annotated[int, Field(ge=1, le=100)] = 10,
-    ) -> EntryResponse:
+    ) -> Annotated[CallToolResult, EntryResponse]:
         """What each of the given sources (ids from list_sources) says about a topic."""
         return run(lambda: tools.compare_sources(topic, source_ids, limit_per_source))
 
     @server.tool()
-    async def ping() -> PingResponse:
+    async def ping() -> Annotated[CallToolResult, PingResponse]:
         """Liveness check that does no work (used as the latency baseline)."""
-        return PingResponse(ok=True)
+        return run(lambda: PingResponse(ok=True))
 
     return server
 

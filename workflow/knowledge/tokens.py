@@ -10,6 +10,7 @@ they are applied identically to documents and queries.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+")
 # "A/B" would otherwise vanish: "a" is a stop word and "b" a single letter.
@@ -57,6 +58,7 @@ _CONCEPTS: dict[str, str] = {
 _VOWELS = frozenset("aeiouy")
 
 
+@lru_cache(maxsize=65536)  # a corpus repeats its words; ingesting 10,000 chunks stems each once
 def stem(word: str) -> str:
     """Reduce `word` (lowercase) to a crude stem; short words only lose a final -e ("tune" -> "tun")."""
     if len(word) <= 4 or word.isdigit():
