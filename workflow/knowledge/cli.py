@@ -72,11 +72,13 @@ def serve(
     address = parse_http(http) if http else None
     server = build_server(_tools(knowledge_dir))
     if address is None:
-        serve_stdio(server)
-    else:
-        host, port = address
-        print(f"Knowledge MCP server on http://{host}:{port}/mcp", file=sys.stderr)
-        serve_http(server, host, port, token)
+        serve_stdio(server)  # a token has no meaning on stdio: the client owns the process
+        return
+    host, port = address
+    if not token and host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {host} without --token: anyone who can reach it can query it", file=sys.stderr)
+    print(f"Knowledge MCP server on http://{host}:{port}/mcp", file=sys.stderr)
+    serve_http(server, host, port, token)
 
 
 @app.command()
