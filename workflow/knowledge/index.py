@@ -18,6 +18,8 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from workflow.knowledge import document as document_module
+from workflow.knowledge import tokens as tokens_module
 from workflow.knowledge.document import Doc, doc_from_entry
 from workflow.knowledge.ingest import ingested_files, load_ingested
 from workflow.knowledge.loader import entry_files, load_entries
@@ -139,6 +141,10 @@ class KnowledgeIndex:
 def fingerprint(knowledge_dir: Path, ingested_dir: Path | None) -> str:
     """Hash of everything the index is built from: the entry files and ingested chunks."""
     digest = hashlib.sha256(f"cairn-knowledge-index {INDEX_VERSION}\n".encode())
+    # The code that turns files into index terms is part of the key too, so an upgraded
+    # tokenizer never reads a cache built by the old one.
+    for module in (tokens_module, document_module):
+        digest.update(Path(str(module.__file__)).read_bytes())
     for path in entry_files(knowledge_dir) if knowledge_dir.is_dir() else []:
         digest.update(f"entry {path.relative_to(knowledge_dir).as_posix()}\n".encode())
         digest.update(path.read_bytes())

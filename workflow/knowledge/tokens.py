@@ -1,7 +1,7 @@
 """Turning text into index terms: lowercase words, English stop words dropped, and a
 light suffix stemmer so "chunking", "chunks" and "chunk" meet.
 
-The stemmer is deliberately small (plural, -ation/-ator/-ate/-age, -al, -ing, -ed, -er, a
+The stemmer is deliberately small (plural, -ation/-ator/-ate/-age/-ment, -al, -ing, -ed, -er, a
 final -e, doubled consonants) rather than a full Porter stemmer: the base is a few
 hundred entries in plain English and the rules only have to be consistent, since
 they are applied identically to documents and queries.
@@ -56,6 +56,7 @@ _CONCEPTS: dict[str, str] = {
 }
 
 _VOWELS = frozenset("aeiouy")
+_DERIVED = (("ation", 8), ("ator", 7), ("ate", 7), ("age", 7), ("ment", 9))
 
 
 @lru_cache(maxsize=65536)  # a corpus repeats its words; ingesting 10,000 chunks stems each once
@@ -74,10 +75,10 @@ def stem(word: str) -> str:
         word = word[:-1]
     suffix_removed = False
     # derivational endings that practitioners swap freely: evaluate / evaluation / evaluator
-    for suffix, minimum in (("ation", 8), ("ator", 7), ("ate", 7), ("age", 7)):
-        if word.endswith(suffix) and len(word) >= minimum:
-            return word[: -len(suffix)]
-    if word.endswith("al") and len(word) >= 8:  # retrieval / retriever / retrieve
+    derived = next((suffix for suffix, minimum in _DERIVED if word.endswith(suffix) and len(word) >= minimum), None)
+    if derived:
+        word = word[: -len(derived)]
+    elif word.endswith("al") and len(word) >= 8:  # retrieval / retriever / retrieve
         word = word[:-2]
     elif word.endswith("ing") and len(word) >= 6 and _has_vowel(word[:-3]):
         word, suffix_removed = word[:-3], True
