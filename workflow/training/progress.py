@@ -7,7 +7,6 @@ one line per evaluation and per checkpoint, so logs stay short and scripts can w
 from __future__ import annotations
 
 import math
-import sys
 import time
 from typing import Any
 
@@ -28,13 +27,17 @@ def _numbers(logs: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def make_progress_callback(*, stage: str, metrics: MetricsLog, show_bar: bool | None = None) -> Any:
-    """A transformers TrainerCallback for one stage (built here so transformers is imported lazily)."""
+def make_progress_callback(*, stage: str, metrics: MetricsLog, show_bar: bool | None = None,
+                           console: Any = None) -> Any:
+    """A transformers TrainerCallback for one stage (built here so transformers is imported lazily).
+
+    `console` is a rich Console (default: stderr); `show_bar` None means "when it is a terminal".
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from transformers import TrainerCallback
 
-    console = Console(stderr=True)
+    console = console or Console(stderr=True)
     bar = console.is_terminal if show_bar is None else show_bar
 
     class CairnProgress(TrainerCallback):  # type: ignore[misc]
@@ -46,9 +49,9 @@ def make_progress_callback(*, stage: str, metrics: MetricsLog, show_bar: bool | 
 
         def _say(self, text: str) -> None:
             if self.progress is not None:
-                self.progress.console.print(text)
+                self.progress.console.print(text, markup=False, highlight=False)
             else:
-                print(text, file=sys.stderr, flush=True)
+                console.print(text, highlight=False, markup=False, soft_wrap=True)
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if bar:
