@@ -205,9 +205,26 @@ def _chat_of(canonical: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _plain(messages: list[dict[str, Any]], target: F) -> list[dict[str, Any]]:
     for i, m in enumerate(messages):
-        if m.keys() - {"role", "content"} or type(m.get("content")) is not str:
-            raise ConversionError(f"message {i + 1} has keys beyond role/content, which {target} cannot hold")
+        extra = m.keys() - {"role", "content"}
+        if extra:
+            raise ConversionError(f"message {i + 1} has {', '.join(sorted(extra))}, which {target} cannot hold")
+        if type(m.get("content")) is not str:
+            raise ConversionError(f"message {i + 1} has no string content")
     return messages
+
+
+def _to_messages(c: dict[str, Any]) -> dict[str, Any]:
+    messages = []
+    for i, m in enumerate(_chat_of(c)):
+        if "weight" in m or "function_call" in m:
+            if m.get("weight", 1) == 0:
+                raise ConversionError(f"message {i + 1} has weight 0 (not trained on), which messages cannot say")
+            if "function_call" in m:
+                raise ConversionError(f"message {i + 1} has function_call, which messages cannot hold")
+            # weight 1 is the default: dropping it loses nothing.
+            m = {k: v for k, v in m.items() if k != "weight"}
+        messages.append(m)
+    return {"messages": messages}
 
 
 def _alternating(messages: list[dict[str, Any]], target: F) -> tuple[str | None, list[dict[str, Any]]]:
@@ -256,17 +273,21 @@ def _to_alpaca(c: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _single(messages: list[dict[str, Any]], role: str) -> str | list[dict[str, Any]]:
-    if len(messages) == 1 and messages[0]["role"] == role and messages[0].keys() == {"role", "content"}:
-        return str(messages[0]["content"])
-    return messages
+def _standard(parts: list[tuple[list[dict[str, Any]], str]]) -> list[str | list[dict[str, Any]]]:
+    """TRL's standard (string) form when every part is one plain message of the expected role,
+    else the conversational (list) form for all of them: TRL wants one form per example."""
+    if all(len(msgs) == 1 and msgs[0].get("role") == role and msgs[0].keys() == {"role", "content"}
+           for msgs, role in parts):
+        return [str(msgs[0]["content"]) for msgs, _ in parts]
+    return [msgs for msgs, _ in parts]
 
 
 def _to_prompt_completion(c: dict[str, Any]) -> dict[str, Any]:
     messages = _chat_of(c)
     if messages[-1].get("role") != "assistant":
         raise ConversionError("the last message must be the assistant's completion")
-    return {"prompt": _single(messages[:-1], "user"), "completion": _single(messages[-1:], "assistant")}
+    prompt, completion = _standard([(messages[:-1], "user"), (messages[-1:], "assistant")])
+    return {"prompt": prompt, "completion": completion}
 
 
 def _preference_of(c: dict[str, Any]) -> dict[str, Any]:
@@ -277,8 +298,9 @@ def _preference_of(c: dict[str, Any]) -> dict[str, Any]:
 
 def _to_preference(c: dict[str, Any]) -> dict[str, Any]:
     p = _preference_of(c)
-    return {"prompt": _single(p["prompt"], "user"), "chosen": _single(p["chosen"], "assistant"),
-            "rejected": _single(p["rejected"], "assistant")}
+    prompt, chosen, rejected = _standard([(p["prompt"], "user"), (p["chosen"], "assistant"),
+                                          (p["rejected"], "assistant")])
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
 
 
 def _to_openai_preference(c: dict[str, Any]) -> dict[str, Any]:
@@ -298,7 +320,7 @@ def _to_text(c: dict[str, Any]) -> dict[str, Any]:
 
 
 WRITERS: dict[F, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    F.MESSAGES: lambda c: {"messages": _chat_of(c)},
+    F.MESSAGES: _to_messages,
     F.OPENAI_CHAT: lambda c: {"messages": _chat_of(c)},
     F.SHAREGPT: _to_sharegpt, F.VERTEX: _to_vertex, F.ALPACA: _to_alpaca,
     F.PROMPT_COMPLETION: _to_prompt_completion, F.PREFERENCE: _to_preference,

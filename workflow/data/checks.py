@@ -371,11 +371,11 @@ def _check_openai_preference(obj: dict[str, Any], out: Out) -> Shape | None:
             out.append(("missing_field", f"{key!r} is missing"))
             sides.append(None)
             continue
-        shape = check_turns(value, _OPENAI, out, where=key)
-        if shape is not None and any(type(m) is dict and m.get("role") != "assistant" for m in value):
+        if type(value) is list and any(type(m) is dict and m.get("role") != "assistant" for m in value):
             out.append(("unrecognized_role", f"{key} may only hold assistant messages"))
-            shape = None
-        sides.append(shape)
+            sides.append(None)
+            continue
+        sides.append(check_turns(value, _OPENAI, out, where=key))
     _quiet_warnings(out, start)
     preferred, rejected = sides
     if prompt is None or preferred is None or rejected is None:

@@ -354,14 +354,14 @@ def scan_file(
         DataError: the file cannot be opened or read.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a JSONL file")
     try:
         size = path.stat().st_size
         with open(path, "rb"):
             pass
     except OSError as exc:
         raise DataError(f"cannot open {path}: {exc.strerror or exc}") from None
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not a JSONL file")
     if options.tokenizer:
         tokens.load_counter(options.tokenizer)  # fail early, in this process, with a clear message
     total = ScanResult(path=path, options=options, size=size)
