@@ -132,9 +132,11 @@ def stats(
     knowledge_dir: KnowledgeDir = None,
 ) -> None:
     """Counts of entries by type, topics, sources and ingested notes."""
+    from workflow.knowledge.index import cache_root
     from workflow.knowledge.index import stats as index_stats
 
-    figures = index_stats(_tools(knowledge_dir).index)
+    index = _tools(knowledge_dir).index
+    figures = {**index_stats(index), "cache": str(cache_root() / "knowledge-index" / index.key)}
     if as_json:
         print(json.dumps(figures, indent=2))
         return
@@ -143,6 +145,7 @@ def stats(
         print(f"  {kind}: {count}")
     print(f"topics: {figures['topics']}")
     print(f"sources: {figures['sources']}")
+    print(f"index cache: {figures['cache']}")
 
 
 @app.command()

@@ -81,10 +81,12 @@ class McpKnowledgeClient:
         self._loop = asyncio.new_event_loop()
         self._stop = asyncio.Event()
         self._done = threading.Event()
+        self._closed = False
+        # A daemon thread: an engine that forgets close() still exits, and the server then
+        # sees its stdin close and exits too.
         self._thread = threading.Thread(target=self._loop.run_forever, name="cairn-knowledge", daemon=True)
         self._thread.start()
         self._main = asyncio.run_coroutine_threadsafe(self._hold_session(), self._loop)
-        self._closed = False
 
     def __enter__(self) -> McpKnowledgeClient:
         return self
