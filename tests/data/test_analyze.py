@@ -13,7 +13,8 @@ from workflow.data.summary import summarize_dataset
 def _dataset(write_jsonl: Any) -> Path:
     rows: list[Any] = []
     for i in range(40):
-        rows.append(chat(user=f"question {i}", answer="a fine answer here " * (i % 5 + 1), label="refund" if i < 30 else "ship"))
+        label = "refund" if i < 30 else "ship"
+        rows.append(chat(user=f"question {i}", answer="a fine answer here " * (i % 5 + 1), label=label))
     rows += [rows[0], rows[1], rows[2]]  # 3 exact duplicates
     rows.append(chat(answer=" ", label="ship"))  # empty response
     rows.append(chat(answer="ok", user="reach me at bob@example.org or 4111 1111 1111 1111", label="ship"))

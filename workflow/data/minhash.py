@@ -110,7 +110,9 @@ class NearDuplicates:
 
         self.threshold = threshold
         self._template = MinHash(num_perm=num_perm, seed=1, hashfunc=_identity)
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        # Candidates are verified against the threshold below, so the bands are tuned for recall
+        # (false positives only cost a comparison); datasketch cannot band for a threshold of 1.
+        self._lsh = MinHashLSH(threshold=min(threshold, 0.95), num_perm=num_perm, weights=(0.2, 0.8))
         self._signatures: dict[int, Any] = {}
 
     def signature(self, shingle_hashes: np.ndarray) -> Any:
