@@ -19,7 +19,7 @@ class AnswerPlan:
     """Replies for prompts, from an answers file, overrides and defaults.
 
     A step id may map to one mapping, or to a list of mappings used on successive visits
-    (for example step 10: REVISE on the first visit, GO when the session returns).
+    in this run (for example step 10: REVISE on the first visit, GO when the session returns).
     """
 
     def __init__(self, data: Mapping[str, Any] | None = None, overrides: list[str] | None = None,
@@ -37,6 +37,7 @@ class AnswerPlan:
         self.overrides = _parse_overrides(overrides or [])
         self.yes = yes
         self._menu_used: dict[tuple[str, int], int] = {}
+        self._visits_seen: dict[str, list[int]] = {}
 
     @classmethod
     def from_file(cls, path: Path | None, overrides: list[str] | None = None, yes: bool = False) -> AnswerPlan:
@@ -60,8 +61,13 @@ class AnswerPlan:
         return bool(self.steps or self.shared or self.overrides or self.yes)
 
     def _step(self, prompt: Mapping[str, Any]) -> dict[str, Any]:
-        visits = self.steps.get(str(prompt["step"]["id"])) or [{}]
-        return visits[min(int(prompt.get("visit") or 1), len(visits)) - 1]
+        step_id = str(prompt["step"]["id"])
+        seen = self._visits_seen.setdefault(step_id, [])
+        visit = int(prompt.get("visit") or 1)
+        if visit not in seen:
+            seen.append(visit)
+        visits = self.steps.get(step_id) or [{}]
+        return visits[min(seen.index(visit), len(visits) - 1)]
 
     def answer(self, prompt: Mapping[str, Any]) -> Any:
         """The reply to a question prompt, or NO_ANSWER."""

@@ -33,6 +33,7 @@ class StreamReader:
         self.console.print(prompt, end="", markup=False, highlight=False)
         line = self.stream.readline()
         if not line:
+            self.console.print()
             return None
         if not self.stream.isatty():
             self.console.print(line.rstrip("\n"), markup=False, highlight=False)

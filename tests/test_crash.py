@@ -1,0 +1,79 @@
+"""A facilitator run killed with SIGKILL mid-step, then run again, ends like an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import MINI
+
+VOLATILE = {"created", "lastContinued", "approved_at", "date"}
+
+
+def cairn(out: Path, *args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAIRN_OUTPUT": str(out)}
+    return subprocess.Popen([sys.executable, "-m", "workflow", *args], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def strip(value):
+    if isinstance(value, dict):
+        return {k: strip(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [strip(v) for v in value]
+    return value
+
+
+def snapshot(folder: Path) -> dict:
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and ".cairn" not in path.parts:
+            rel = path.relative_to(folder).as_posix()
+            text = path.read_text(encoding="utf-8")
+            if rel == "sidecar.yaml":
+                files[rel] = strip(yaml.safe_load(text))
+            else:
+                files[rel] = re.sub(r"\d{4}-\d{2}-\d{2}(T[\d:]+Z)?", "DATE", text)
+    return files
+
+
+def run_to_end(out: Path, name: str, answers: Path) -> None:
+    proc = cairn(out, "chat", name, "--answers", str(answers), "--yes")
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stdout + stderr
+
+
+def test_sigkill_mid_run_then_rerun_ends_identical_to_an_uninterrupted_run(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text('use_case: triage\narchitecture: hybrid\n"4": {decision: GO}\n"1": {notes: [check]}\n',
+                       encoding="utf-8")
+    partial = tmp_path / "partial.yaml"
+    partial.write_text('use_case: triage\narchitecture: hybrid\n"1": {notes: [check]}\n', encoding="utf-8")
+    out_a, out_b = tmp_path / "a", tmp_path / "b"
+    for out in (out_a, out_b):
+        subprocess.run([sys.executable, "-m", "workflow", "--output", str(out), "new", "p", "--pack", str(MINI),
+                        "--user", "u"], check=True, capture_output=True)
+    run_to_end(out_a, "p", answers)
+
+    # Without --yes the run asks on stdin for what the file lacks: it blocks at step 4 (blockers).
+    proc = cairn(out_b, "chat", "p", "--answers", str(partial))
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("Blockers?"):
+            break
+    assert any("Step 3 (Retrieval) complete" in line for line in seen), "".join(seen)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert yaml.safe_load((out_b / "p" / "sidecar.yaml").read_text(encoding="utf-8"))["currentStep"] == "4"
+
+    run_to_end(out_b, "p", answers)
+    assert snapshot(out_b / "p") == snapshot(out_a / "p")
