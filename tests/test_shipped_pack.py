@@ -1,0 +1,106 @@
+"""The shipped AI engineering pack, loaded through the production loaders and run end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import open_session, quiet_console
+from workflow.answers import AnswerPlan
+from workflow.chat import StreamReader, run_chat
+from workflow.packs import check_pack, load_pack
+from workflow.resources import data_root
+from workflow.session import create_project
+from workflow.store import read_sidecar
+
+ROOT = data_root()
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_every_step_persona_and_template_loads_through_the_production_loaders() -> None:
+    pack, problems = check_pack(None)
+    assert problems == []
+    assert pack is not None
+    assert list(pack.steps) == ["1", "2a", "2b", "3a", "3b", "4", "5", "6", "7", "8", "9", "10"]
+    used_agents = {step.meta.agent for step in pack.steps.values()}
+    assert used_agents == set(pack.personas), "every persona is used and every step's persona exists"
+    for persona in pack.personas.values():
+        assert persona.name and persona.title and persona.style and persona.principles and persona.body
+    used_templates = {o.template for s in pack.steps.values() for o in s.meta.outputs if o.template}
+    shipped = {p.name for p in (ROOT / "templates").glob("*.j2")}
+    assert shipped - used_templates == {"skip-record.md.j2"}
+    for step in pack.steps.values():
+        assert step.meta.knowledge, f"step {step.id} declares knowledge queries"
+        assert step.menu_action("continue") is not None
+        assert step.guidance().count("## ") >= 2, f"step {step.id} has real guidance sections"
+
+
+def test_contract_fields_keep_their_names() -> None:
+    pack = load_pack(None)
+    assert pack.step("2a").meta.form["architecture"].choices == ["rag-only", "fine-tuning", "hybrid"]
+    assert pack.step("2a").meta.form["architecture"].sidecar
+    assert pack.step("2a").meta.form["build_vs_buy"].sidecar
+    assert {"base_model", "method", "adapter", "lora_r", "train_file"} <= set(pack.step("5").meta.form)
+    assert pack.step("5").meta.skip_when == "architecture == 'rag-only'"
+    guidance = pack.step("2a").guidance().lower()
+    assert "prompting" in guidance and "rag" in guidance and "fine-tuning" in guidance and "|" in guidance
+    stories_from = [s.id for s in pack.steps.values() if s.meta.stories]
+    assert stories_from == ["2b", "3b", "4", "5", "6", "7", "8", "9"]
+
+
+def run_example(out: Path, name: str, answers: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.chdir(EXAMPLES.parent)  # answers files hold paths relative to the repository
+    create_project(out, name, user="facilitator")
+    console, _ = quiet_console()
+    plan = AnswerPlan.from_file(answers, yes=True)
+    import io
+
+    session = open_session(out, name)
+    try:
+        assert run_chat(session, console, StreamReader(io.StringIO(""), console), plan) == 0
+    finally:
+        session.close()
+    return read_sidecar(out / name)
+
+
+@pytest.mark.parametrize("kind", ["fine-tuning", "rag-only", "hybrid"])
+def test_each_shipped_answers_file_runs_the_whole_pack_to_complete(kind: str, out: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    sidecar = run_example(out, kind, EXAMPLES / f"answers-{kind}.yaml", monkeypatch)
+    assert sidecar["workflow_status"] == "complete"
+    assert sidecar["architecture"] == kind
+    assert "5" in sidecar["stepsCompleted"]
+    ids = {d["id"] for d in sidecar["decisions"]}
+    assert {"REQ-001", "BUILD-001", "ARCH-001", "TECH-001", "INTEG-001"} <= ids
+    log = (out / kind / "decision-log.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"^## ", log, re.M)) == len(sidecar["decisions"])
+    assert (out / kind / "phase-6-integration" / "integration-review.md").is_file()
+
+
+def test_rag_only_writes_the_training_skip_record(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sidecar = run_example(out, "r", EXAMPLES / "answers-rag-only.yaml", monkeypatch)
+    assert sidecar["steps"]["5"] == "skipped" and sidecar["phases"]["phase_2_training"] == "skipped"
+    record = (out / "r" / "phase-2-training" / "training-spec.md").read_text(encoding="utf-8")
+    assert "SKIPPED" in record.upper() and "rag-only" in record
+    assert not (out / "r" / "phase-2-training" / "training-spec.yaml").exists()
+    assert sidecar["training"]["approved"] is False
+
+
+def test_continuing_past_step_5_approves_the_written_training_spec(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflow.training.spec import load_spec
+
+    sidecar = run_example(out, "f", EXAMPLES / "answers-fine-tuning.yaml", monkeypatch)
+    spec_file = out / "f" / "phase-2-training" / "training-spec.yaml"
+    spec = load_spec(spec_file)
+    assert spec.method == sidecar["answers"]["5"]["method"]
+    training = sidecar["training"]
+    assert training["approved"] and training["approved_by"] == "facilitator"
+    assert training["spec_sha256"] == hashlib.sha256(spec_file.read_bytes()).hexdigest()
+    spec_md = (out / "f" / "phase-2-training" / "training-spec.md").read_text(encoding="utf-8")
+    assert "GPU" in spec_md and "hours" in spec_md.lower(), "the cost estimate is in the training spec"
+    assert sidecar["stories"]["step_5_training"][0]["id"] == "TRAIN-S01"
+    assert yaml.safe_load(spec_file.read_text(encoding="utf-8"))["base_model"] == sidecar["answers"]["5"]["base_model"]
