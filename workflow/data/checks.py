@@ -81,14 +81,14 @@ def check_turns(turns: Any, rules: ChatRules, out: Out, need_assistant: bool = T
                                                           rules.user, rules.system)
         chars = last = n_assistant = n_user = n_system = 0
         for message in turns:
-            if type(message) is not dict or len(message) != 2:
-                break
+            # A non-dict message fails the subscript (TypeError), a non-string content has no
+            # isspace (AttributeError): both drop to the slow loop, without a type() call here.
             try:
                 role = message[role_key]
                 content = message[content_key]
-            except KeyError:
-                break
-            if type(content) is not str or not content or content.isspace():
+                if len(message) != 2 or not content or content.isspace():
+                    break
+            except (KeyError, TypeError, AttributeError):
                 break
             if role == assistant:
                 n_assistant += 1

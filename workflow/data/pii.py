@@ -129,13 +129,29 @@ def _classify_digits(text: str, base: int) -> Iterator[Match]:
         yield Match(base + match.start(), "phone", mask("phone", value))
 
 
+def candidates(block: bytes) -> np.ndarray:
+    """Offsets of the bytes a match must contain. The block is mapped through a byte table and
+    searched 8 bytes at a time: a nonzero 64-bit word has a candidate in it, and only those few
+    words are looked at byte by byte (a byte-wise nonzero over megabytes costs more than the
+    table lookup itself)."""
+    mapped = block.translate(_TABLE)
+    tail = len(mapped) % 8
+    if tail:
+        mapped += bytes(8 - tail)
+    words = np.frombuffer(mapped, dtype=np.uint64)
+    hit = np.flatnonzero(words)
+    if hit.size == 0:
+        return hit
+    rows, cols = np.nonzero(np.frombuffer(mapped, dtype=np.uint8).reshape(-1, 8)[hit])
+    return hit[rows] * 8 + cols
+
+
 def scan_block(block: bytes) -> list[Match]:
     """Every PII match in a block of UTF-8 text, in order of offset."""
-    classes = np.frombuffer(block.translate(_TABLE), dtype=np.uint8)
-    pos = np.flatnonzero(classes != 0)
+    pos = candidates(block)
     if pos.size == 0:
         return []
-    kinds = classes[pos]
+    kinds = np.frombuffer(block, dtype=np.uint8)[pos]
     found: list[Match] = []
     is_digit = (kinds >= 48) & (kinds <= 57)
     dpos = pos[is_digit]

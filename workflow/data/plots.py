@@ -19,7 +19,7 @@ def write_plots(result: ScanResult, out_dir: Path) -> list[Path]:
 
     prompt = np.frombuffer(result.prompt_tokens, np.uint32).astype(np.int64)
     response = np.frombuffer(result.response_tokens, np.uint32).astype(np.int64)
-    turns = np.frombuffer(result.turns, np.uint16)
+    turns = np.frombuffer(result.turns, np.uint32)
     unit = "tokens" if result.options.tokenizer else "approximate tokens (chars / 4)"
     charts = [
         ("tokens.png", prompt + response, "Tokens per example", unit),

@@ -63,7 +63,7 @@ class ChunkResult:
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     prompt_tokens: array = field(default_factory=lambda: array("I"))
     response_tokens: array = field(default_factory=lambda: array("I"))
-    turns: array = field(default_factory=lambda: array("H"))
+    turns: array = field(default_factory=lambda: array("I"))
     hashes: array = field(default_factory=lambda: array("q"))
     empty_responses: int = 0
     labels: Counter[str] = field(default_factory=Counter)
@@ -88,7 +88,7 @@ class ScanResult:
     warnings: int = 0
     prompt_tokens: array = field(default_factory=lambda: array("I"))
     response_tokens: array = field(default_factory=lambda: array("I"))
-    turns: array = field(default_factory=lambda: array("H"))
+    turns: array = field(default_factory=lambda: array("I"))
     hashes: array = field(default_factory=lambda: array("q"))
     empty_responses: int = 0
     labels: Counter[str] = field(default_factory=Counter)
@@ -120,20 +120,20 @@ def _parse_slow(line: str) -> tuple[Any, str | None]:
         return None, "not valid JSON: nested too deeply"
 
 
-def _decode(block: bytes) -> list[str | None]:
-    """Lines of a block; None for a line that is not UTF-8."""
+def _decode(block: bytes) -> tuple[str, set[int]]:
+    """The block as text, and the (1-based) numbers of lines that are not UTF-8; those lines
+    become a NUL character, which no JSON parser accepts."""
     try:
-        pieces: list[str | None] = list(block.decode("utf-8").split("\n"))
+        return block.decode("utf-8"), set()
     except UnicodeDecodeError:
-        pieces = []
-        for raw in block.split(b"\n"):
+        pieces, bad = [], set()
+        for number, raw in enumerate(block.split(b"\n"), start=1):
             try:
                 pieces.append(raw.decode("utf-8"))
             except UnicodeDecodeError:
-                pieces.append(None)
-    if pieces and pieces[-1] == "":
-        pieces.pop()
-    return pieces
+                pieces.append("\x00")
+                bad.add(number)
+        return "\n".join(pieces), bad
 
 
 def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
@@ -141,29 +141,36 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
     result = ChunkResult()
     if block.startswith(b"\xef\xbb\xbf"):
         block = block[3:]
-    lines = _decode(block)
+    text, not_utf8 = _decode(block)
     check = CHECKS[options.fmt]
     problems = result.problems
     out: list[tuple[str, str]] = []
-    scan = _scan_once
+    # The scanner parses straight out of the block at an index: no per-line string is made
+    # for a valid line unless its hash is wanted.
+    scan, find = _scan_once, text.find
     crc32, adler32 = zlib.crc32, zlib.adler32
     prompt_chars, response_chars = array("I"), array("I")
     turns, hashes, valid_lines = result.turns, result.hashes, array("I")
     duplicates, label, portable = options.duplicates, options.label, options.portable_hash
     tokenizer_texts: list[tuple[str, str]] | None = [] if options.tokenizer else None
-    empty = 0
-    examples = 0
-    number = 0
-    for number, line in enumerate(lines, start=1):
-        if line is None:
-            problems.append((number, "invalid_json", "not valid UTF-8 text"))
-            examples += 1
-            continue
+    empty = examples = number = start = 0
+    size = len(text)
+    while start < size:
+        number += 1
+        stop = find("\n", start)
+        if stop == -1:
+            stop = size
         try:
-            obj, end = scan(line, 0)
-            if end != len(line) and not line[end:].isspace():
+            obj, end = scan(text, start)
+            if end != stop and (end > stop or not text[end:stop].isspace()):
                 raise ValueError
         except (ValueError, StopIteration, RecursionError):
+            line = text[start:stop]
+            start = stop + 1
+            if number in not_utf8:
+                examples += 1
+                problems.append((number, "invalid_json", "not valid UTF-8 text"))
+                continue
             if not line or line.isspace():
                 problems.append((number, "blank_line", "blank line"))
                 continue
@@ -172,6 +179,8 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
                 examples += 1
                 problems.append((number, "invalid_json", error))
                 continue
+        else:
+            line_start, start = start, stop + 1
         examples += 1
         if type(obj) is not dict:
             problems.append((number, "data_type", f"the line is a JSON {type(obj).__name__}, not an object"))
@@ -184,13 +193,14 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
         if shape is None:
             continue
         n_turns, p_chars, r_chars, is_empty = shape
-        turns.append(n_turns if n_turns < 65535 else 65535)
+        turns.append(n_turns)
         prompt_chars.append(p_chars)
         response_chars.append(r_chars)
         valid_lines.append(number)
         if is_empty:
             empty += 1
         if duplicates:
+            line = text[line_start:stop]
             if portable:
                 data = line.encode()
                 hashes.append((crc32(data) << 31) ^ adler32(data))
@@ -245,12 +255,14 @@ def _scan_pii(block: bytes, result: ChunkResult) -> None:
     matches = pii.scan_block(block)
     if not matches:
         return
-    import numpy as np
-
-    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
-    line_of = np.searchsorted(newlines, [m.offset for m in matches]) + 1
-    result.pii_examples = len(set(line_of.tolist()))
-    for match, line in zip(matches, line_of.tolist(), strict=True):
+    # Matches are few and sorted: counting newlines between them is one pass over the block.
+    line_of, line, done = [], 1, 0
+    for match in matches:
+        line += block.count(b"\n", done, match.offset)
+        done = match.offset
+        line_of.append(line)
+    result.pii_examples = len(set(line_of))
+    for match, line in zip(matches, line_of, strict=True):
         result.pii_counts[match.kind] += 1
         if len(result.pii_samples) < PII_SAMPLES:
             result.pii_samples.append((line, match.kind, match.masked))

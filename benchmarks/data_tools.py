@@ -1,0 +1,243 @@
+"""Data tools: validate + analyze throughput and memory, near-dedup time and quality.
+
+1. Throughput. A seeded chat JSONL of --mb megabytes is generated. The baseline is the
+   standard library alone, `for line in f: json.loads(line)`, timed in the same run,
+   interleaved with the measured pass, best of --repeat. The measured pass is `analyze`
+   (`analyze_file`), which runs every `validate` check and the whole analysis (tokens, turns,
+   duplicates, PII, empty responses) in one pass; `validate` alone is timed too. Ratio =
+   measured / baseline; the goal is <= 1.0. Both use every core the process may run on
+   (the baseline is single-threaded by nature).
+2. Memory. `validate` and `analyze` run in a fresh process; the peak RSS of that process and
+   of its largest worker are reported (goal < 200 MB each, whatever the size). With
+   --large-mb a second, larger file is generated for this check.
+3. Near-dedup. --examples chat examples (5% exact copies, 5% near copies) go through
+   `dedup_file`; goal < 60 s for 100,000. A sample of the near pairs it reports is checked
+   against the exact Jaccard similarity of their shingle sets, and recall is measured on the
+   planted near copies.
+
+    python benchmarks/data_tools.py [--mb 200] [--repeat 3] [--large-mb 0] [--examples 100000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_SYLLABLES = ["ka", "to", "ri", "me", "su", "no", "la", "vi", "de", "po", "an", "el", "or", "us", "im", "qu"]
+
+
+def _vocabulary(rng: random.Random, size: int) -> list[str]:
+    common = ("the a of to and in is for on with that this it as be are by from at or an was can will not your "
+              "order refund account shipping invoice policy please thanks help issue update delivery").split()
+    rare = {"".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(size)}
+    return common * 20 + sorted(rare)
+
+
+def _sentence(rng: random.Random, words: list[str], n: int) -> str:
+    return " ".join(rng.choice(words) for _ in range(n)).capitalize() + "."
+
+
+def generate_chat(path: Path, megabytes: int, seed: int = 0) -> int:
+    """A chat JSONL of about `megabytes` MB: a system prompt, 1-3 user/assistant turns of
+    100-1,000 characters, a number in some turns, and an email and a phone in 1% of lines."""
+    rng = random.Random(seed)
+    words = _vocabulary(rng, 3000)
+    target = megabytes * 1_000_000
+    size = count = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        while size < target:
+            messages = [{"role": "system", "content": "You are a helpful support assistant for Acme."}]
+            for _ in range(rng.choice((1, 1, 2, 3))):
+                question = " ".join(_sentence(rng, words, rng.randint(6, 20)) for _ in range(rng.randint(1, 3)))
+                if rng.random() < 0.15:
+                    question += f" My order number is {rng.randint(10000, 99999)}."
+                answer = " ".join(_sentence(rng, words, rng.randint(8, 25)) for _ in range(rng.randint(2, 6)))
+                messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+            if count % 100 == 7:
+                messages[1]["content"] += f" Reach me at user{count}@example.com or +1 415 555 {count % 10000:04d}."
+            line = json.dumps({"messages": messages}, ensure_ascii=False) + "\n"
+            handle.write(line)
+            size += len(line)
+            count += 1
+    return count
+
+
+def generate_dedup(path: Path, examples: int, seed: int = 1) -> dict[int, int]:
+    """Chat examples (~120 words) with 5% exact and 5% near copies (1-3 words changed).
+    Returns {line of a near copy: line of its original} (1-based)."""
+    rng = random.Random(seed)
+    words = _vocabulary(rng, 20000)
+    rows: list[str] = []
+    originals: list[dict[str, Any]] = []
+    near: dict[int, int] = {}
+    for _ in range(examples):
+        roll = rng.random()
+        if originals and roll < 0.05:
+            rows.append(rows[rng.randrange(len(rows))])
+            continue
+        if originals and roll < 0.10:
+            index = rng.randrange(len(originals))
+            copy = json.loads(json.dumps(originals[index]["row"]))
+            answer = copy["messages"][2]["content"].split()
+            for _ in range(rng.randint(1, 3)):
+                answer[rng.randrange(len(answer))] = rng.choice(words)
+            copy["messages"][2]["content"] = " ".join(answer)
+            rows.append(json.dumps(copy))
+            near[len(rows)] = originals[index]["line"]
+            continue
+        row = {"messages": [{"role": "system", "content": "You are a helpful assistant."},
+                            {"role": "user", "content": _sentence(rng, words, rng.randint(10, 30))},
+                            {"role": "assistant", "content": " ".join(_sentence(rng, words, rng.randint(8, 20))
+                                                                      for _ in range(rng.randint(4, 8)))}]}
+        rows.append(json.dumps(row))
+        originals.append({"row": row, "line": len(rows)})
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return near
+
+
+def baseline(path: Path) -> float:
+    start = time.perf_counter()
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            json.loads(line)
+    return time.perf_counter() - start
+
+
+def timed(fn: Any) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+_MEMORY_PROBE = """
+import json, resource, sys
+from pathlib import Path
+command, path = sys.argv[1], Path(sys.argv[2])
+if command == "validate":
+    from workflow.data.validate import validate_file
+    validate_file(path, "messages")
+else:
+    from workflow.data.analyze import analyze_file
+    analyze_file(path, "messages")
+print(json.dumps({"self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def peak_memory(command: str, path: Path) -> dict[str, float]:
+    proc = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, command, str(path)], capture_output=True,
+                          text=True, check=True)
+    return {k: round(v, 1) for k, v in json.loads(proc.stdout).items()}
+
+
+def dedup_quality(path: Path, out: Path, near: dict[int, int], threshold: float, sample: int) -> dict[str, Any]:
+    from workflow.data.dedup import dedup_file
+    from workflow.data.minhash import WordHasher, example_text, shingles
+
+    start = time.perf_counter()
+    result = dedup_file(path, out, threshold=threshold, fmt="messages")
+    seconds = time.perf_counter() - start
+    removed = {m["line"]: (c["kept_line"], m["kind"]) for c in result["clusters"] for m in c["removed"]}
+    pairs = [(line, kept) for line, (kept, kind) in removed.items() if kind == "near"]
+    rng = random.Random(0)
+    checked = rng.sample(pairs, min(sample, len(pairs)))
+    wanted = {n for pair in checked for n in pair}
+    texts: dict[int, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number in wanted:
+                texts[number] = example_text(json.loads(line), None)
+    hasher = WordHasher()
+    exact = []
+    for a, b in checked:
+        sa, sb = set(shingles(hasher(texts[a])).tolist()), set(shingles(hasher(texts[b])).tolist())
+        exact.append(len(sa & sb) / len(sa | sb))
+    found = sum(1 for line in near if line in removed)
+    return {
+        "examples": result["examples"], "seconds": round(seconds, 1), "removed": result["removed"],
+        "pairs_checked": len(checked),
+        "exact_jaccard_min": round(min(exact), 3) if exact else None,
+        "exact_jaccard_mean": round(sum(exact) / len(exact), 3) if exact else None,
+        "precision_at_threshold_minus_0.05": round(sum(j >= threshold - 0.05 for j in exact) / len(exact), 3)
+        if exact else None,
+        "planted_near_copies": len(near), "recall_on_planted": round(found / len(near), 3) if near else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=int, default=200, help="size of the generated chat file")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large-mb", type=int, default=0, help="also check memory on a file this large (MB)")
+    parser.add_argument("--examples", type=int, default=100_000, help="examples for the near-dedup run (0: skip)")
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--dir", type=Path, default=None, help="where to put generated files (default: a temp dir)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    opts = parser.parse_args()
+
+    from workflow.data.analyze import analyze_file
+    from workflow.data.scan import default_jobs
+    from workflow.data.validate import validate_file
+
+    results: dict[str, Any] = {"cores": default_jobs()}
+    with tempfile.TemporaryDirectory(dir=opts.dir) as tmp:
+        work = Path(tmp)
+        chat = work / "chat.jsonl"
+        start = time.perf_counter()
+        lines = generate_chat(chat, opts.mb)
+        size_mb = chat.stat().st_size / 1e6
+        print(f"generated {chat.name}: {size_mb:.0f} MB, {lines:,} lines in {time.perf_counter() - start:.0f}s",
+              file=sys.stderr)
+        base, both, valid = [], [], []
+        for _ in range(opts.repeat):
+            base.append(baseline(chat))
+            both.append(timed(lambda: analyze_file(chat, "messages")))
+            valid.append(timed(lambda: validate_file(chat, "messages")))
+        results["throughput"] = {
+            "file_mb": round(size_mb), "lines": lines,
+            "baseline_s": round(min(base), 2), "analyze_s": round(min(both), 2), "validate_s": round(min(valid), 2),
+            "ratio_analyze": round(min(both) / min(base), 2), "ratio_validate": round(min(valid) / min(base), 2),
+            "ratio_analyze_median": round(sorted(both)[len(both) // 2] / sorted(base)[len(base) // 2], 2),
+            "baseline_mb_per_s": round(size_mb / min(base)), "analyze_mb_per_s": round(size_mb / min(both)),
+        }
+        memory = {f"{command} {size_mb:.0f} MB": peak_memory(command, chat) for command in ("validate", "analyze")}
+        chat.unlink()
+        if opts.large_mb:
+            large = work / "large.jsonl"
+            generate_chat(large, opts.large_mb, seed=1)
+            large_mb = large.stat().st_size / 1e6
+            for command in ("validate", "analyze"):
+                memory[f"{command} {large_mb:.0f} MB"] = peak_memory(command, large)
+            large.unlink()
+        results["peak_memory_mb"] = memory
+        if opts.examples:
+            corpus = work / "dedup.jsonl"
+            near = generate_dedup(corpus, opts.examples)
+            results["near_dedup"] = dedup_quality(corpus, work / "dedup-out.jsonl", near, opts.threshold, 300)
+    if opts.json:
+        print(json.dumps(results, indent=2))
+        return
+    t = results["throughput"]
+    print(f"cores: {results['cores']}")
+    print(f"validate + analyze (one pass) on {t['file_mb']} MB / {t['lines']:,} lines: {t['analyze_s']}s "
+          f"vs json.loads loop {t['baseline_s']}s -> ratio {t['ratio_analyze']} (median {t['ratio_analyze_median']}; "
+          f"goal <= 1.0)")
+    print(f"validate alone: {t['validate_s']}s -> ratio {t['ratio_validate']}")
+    for name, m in results["peak_memory_mb"].items():
+        print(f"peak RSS {name}: process {m['self_mb']} MB, largest worker {m['worker_mb']} MB (goal < 200)")
+    if "near_dedup" in results:
+        d = results["near_dedup"]
+        print(f"near-dedup {d['examples']:,} examples: {d['seconds']}s (goal < 60); removed {d['removed']}; "
+              f"exact Jaccard of {d['pairs_checked']} sampled pairs: min {d['exact_jaccard_min']}, mean "
+              f"{d['exact_jaccard_mean']}; recall on planted near copies {d['recall_on_planted']}")
+
+
+if __name__ == "__main__":
+    main()
