@@ -77,3 +77,24 @@ def test_sigkill_mid_run_then_rerun_ends_identical_to_an_uninterrupted_run(tmp_p
 
     run_to_end(out_b, "p", answers)
     assert snapshot(out_b / "p") == snapshot(out_a / "p")
+
+
+def test_ctrl_c_saves_exits_130_and_the_next_chat_resumes_at_the_same_question(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    subprocess.run([sys.executable, "-m", "workflow", "--output", str(out), "new", "p", "--pack", str(MINI)],
+                   check=True, capture_output=True)
+    proc = cairn(out, "chat", "p")
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("support bot\n")
+    proc.stdin.flush()
+    for line in proc.stdout:
+        if line.startswith("Architecture?"):
+            break
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "progress saved" in stdout
+    again = cairn(out, "chat", "p")
+    stdout, _ = again.communicate("", timeout=60)
+    lines = stdout.splitlines()
+    first_question = next(line for line in lines if "?" in line and not line.startswith(("│", "╭")))
+    assert first_question.startswith("Architecture?"), stdout
