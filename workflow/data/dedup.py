@@ -1,12 +1,14 @@
 """`dedup_file`: drop exact duplicates (normalised text) and near duplicates (MinHash LSH).
 
-Memory: one exact-text hash for every kept example plus one MinHash signature and its LSH
-band keys (about 1 KB) for every kept example; the lines themselves are streamed twice.
+Memory: per example, a byte offset; per kept example, one exact-text hash and one MinHash
+signature with its LSH band keys (about 1 KB). The lines are streamed twice, and the earlier
+example of each candidate pair is re-read to confirm it on the exact Jaccard similarity.
 """
 
 from __future__ import annotations
 
 import json
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 from workflow.data.atomic import atomic_file, write_text
 from workflow.data.formats import DatasetFormat, resolve_format
-from workflow.data.jsonl import read_lines
+from workflow.data.jsonl import Line, LineAt, read_lines
 from workflow.errors import ConfigError, DataError
 
 
@@ -59,29 +61,41 @@ def dedup_file(
         raise DataError(f"{out} is the input file: choose another output (inputs are never modified)")
     report_file = Path(report) if report else report_path_for(out)
     text_fmt = text_format(fmt, path)
-    index = NearDuplicates(threshold)
     hasher = WordHasher()
+    reread = LineAt(path)
+    offsets, numbers = array("q"), array("i")
+
+    def text_of(line: Line) -> str:
+        if line.error is not None:
+            return line.raw.decode("utf-8", "replace")
+        return example_text(line.value, text_fmt)
+
+    index = NearDuplicates(threshold, shingles_of=lambda key: shingles(hasher(text_of(reread(offsets[key])))))
     first_of: dict[bytes, int] = {}
     removed: dict[int, tuple[int, str, float]] = {}
     examples = invalid = 0
-    for line in read_lines(path, advance):
-        examples += 1
-        if line.error is not None:
-            invalid += 1
-            text = line.raw.decode("utf-8", "replace")
-        else:
-            text = example_text(line.value, text_fmt)
-        key = exact_key(text)
-        if key in first_of:
-            removed[line.number] = (first_of[key], "exact", 1.0)
-            continue
-        first_of[key] = line.number
-        minhash = index.signature(shingles(hasher(text)))
-        match = index.similar(minhash)
-        if match:
-            removed[line.number] = (match[0][0], "near", round(match[0][1], 3))
-            continue
-        index.add(line.number, minhash)
+    try:
+        for line in read_lines(path, advance):
+            examples += 1
+            offsets.append(line.offset)
+            numbers.append(line.number)
+            if line.error is not None:
+                invalid += 1
+            text = text_of(line)
+            key = exact_key(text)
+            if key in first_of:
+                removed[line.number] = (first_of[key], "exact", 1.0)
+                continue
+            first_of[key] = line.number
+            grams = shingles(hasher(text))
+            minhash = index.signature(grams)
+            match = index.similar(minhash, grams)
+            if match:
+                removed[line.number] = (numbers[match[0][0]], "near", round(match[0][1], 3))
+                continue
+            index.add(len(offsets) - 1, minhash)
+    finally:
+        reread.close()
     if examples == 0:
         raise DataError(f"{path} has no examples")
     with atomic_file(out) as handle:

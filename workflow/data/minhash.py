@@ -2,7 +2,8 @@
 
 Shingles are word 3-grams of the lower-cased text, hashed to 32 bits with crc32 so results are
 the same in every process and run. One MinHash (128 permutations, 512 bytes) plus its LSH band
-keys is what `dedup` and `split` keep per example.
+keys is what `dedup` and `split` keep per example; candidate pairs are confirmed on the exact
+Jaccard similarity by re-reading the earlier example's line.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -102,17 +103,46 @@ def shingles(words: np.ndarray, n: int = SHINGLE_WORDS) -> np.ndarray:
     return np.unique((h ^ (h >> np.uint64(32))) & _MASK32).astype(np.uint32)
 
 
-class NearDuplicates:
-    """A MinHash LSH index over examples; keys are example numbers."""
+def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two arrays of distinct shingle hashes."""
+    if a.size == 0 and b.size == 0:
+        return 1.0
+    common = np.intersect1d(a, b, assume_unique=True).size
+    return common / (a.size + b.size - common)
 
-    def __init__(self, threshold: float = 0.8, num_perm: int = NUM_PERM) -> None:
+
+# Candidates whose MinHash estimate is this far below the threshold are still checked exactly:
+# about 3 standard deviations of a 128-permutation estimate near 0.8.
+MARGIN = 0.1
+
+
+def bands(threshold: float, num_perm: int, recall: float = 0.995) -> tuple[int, int]:
+    """LSH (bands, rows) that make a pair exactly at `threshold` a candidate with probability
+    `recall`, using as many rows per band as that allows (fewer dissimilar candidates).
+    Candidates are verified afterwards, so banding for recall only costs comparisons."""
+    for rows in range(num_perm // 2, 0, -1):  # datasketch needs at least two bands
+        count = num_perm // rows
+        if 1 - (1 - threshold**rows) ** count >= recall:
+            return count, rows
+    return num_perm, 1
+
+
+class NearDuplicates:
+    """A MinHash LSH index over examples; keys are example indices.
+
+    With `shingles_of` (key -> that example's shingles, usually by re-reading its line), every
+    candidate within MARGIN of the threshold is decided on the exact Jaccard similarity, so
+    estimates never decide a borderline pair; without it the MinHash estimate decides.
+    """
+
+    def __init__(self, threshold: float = 0.8, num_perm: int = NUM_PERM,
+                 shingles_of: Callable[[int], np.ndarray] | None = None) -> None:
         from datasketch import MinHash, MinHashLSH
 
         self.threshold = threshold
+        self._shingles_of = shingles_of
         self._template = MinHash(num_perm=num_perm, seed=1, hashfunc=_identity)
-        # Candidates are verified against the threshold below, so the bands are tuned for recall
-        # (false positives only cost a comparison); datasketch cannot band for a threshold of 1.
-        self._lsh = MinHashLSH(threshold=min(threshold, 0.95), num_perm=num_perm, weights=(0.2, 0.8))
+        self._lsh = MinHashLSH(num_perm=num_perm, params=bands(threshold, num_perm))
         self._signatures: dict[int, Any] = {}
 
     def signature(self, shingle_hashes: np.ndarray) -> Any:
@@ -127,11 +157,16 @@ class NearDuplicates:
             work.update_batch(shingle_hashes.tolist())
         return LeanMinHash(work)
 
-    def similar(self, minhash: Any) -> list[tuple[int, float]]:
-        """Indexed keys whose estimated Jaccard similarity is at least the threshold, best first."""
+    def similar(self, minhash: Any, shingle_hashes: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Indexed keys at least `threshold` similar, best first, with their similarity (exact when
+        `shingle_hashes` is given and the index can re-read shingles, else estimated)."""
         found = []
         for key in self._lsh.query(minhash):
             similarity = float(minhash.jaccard(self._signatures[key]))
+            if similarity < self.threshold - MARGIN:
+                continue
+            if self._shingles_of is not None and shingle_hashes is not None:
+                similarity = exact_jaccard(shingle_hashes, self._shingles_of(key))
             if similarity >= self.threshold:
                 found.append((key, similarity))
         found.sort(key=lambda pair: (-pair[1], pair[0]))

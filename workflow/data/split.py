@@ -1,7 +1,8 @@
 """`split_file`: seeded train / val / test split that never puts near duplicates on both sides.
 
 Memory: one MinHash signature with its LSH band keys (about 1 KB) and a few integers per
-example; the lines themselves are streamed twice.
+example; the lines are streamed twice, and candidate near-duplicate pairs are confirmed on the
+exact Jaccard similarity by re-reading the earlier line.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow.data.atomic import atomic_files, write_text
-from workflow.data.jsonl import read_lines
+from workflow.data.jsonl import Line, LineAt, read_lines
 from workflow.errors import ConfigError, DataError
 
 SPLITS = ("train", "val", "test")
@@ -115,31 +116,42 @@ def split_file(
         raise ConfigError(f"--threshold must be in (0, 1], got {threshold}")
     path, out_dir = Path(path), Path(out_dir)
     text_fmt = text_format(fmt, path)
-    index, hasher, groups = NearDuplicates(threshold), WordHasher(), _Groups()
+    hasher, groups, reread = WordHasher(), _Groups(), LineAt(path)
+    offsets = array("q")
+
+    def text_of(line: Line) -> str:
+        if line.error is not None:
+            return line.raw.decode("utf-8", "replace")
+        return example_text(line.value, text_fmt)
+
+    index = NearDuplicates(threshold, shingles_of=lambda key: shingles(hasher(text_of(reread(offsets[key])))))
     first_of: dict[bytes, int] = {}
     strata: dict[str, int] = {}
     stratum_of = array("i")
     numbers = array("i")
     invalid = 0
-    for line in read_lines(path, advance):
-        i = groups.add()
-        numbers.append(line.number)
-        if line.error is not None:
-            invalid += 1
-            text = line.raw.decode("utf-8", "replace")
-        else:
-            text = example_text(line.value, text_fmt)
-        name = label_of(line.value, stratify) if stratify else ""
-        stratum_of.append(strata.setdefault(name, len(strata)))
-        key = exact_key(text)
-        if key in first_of:
-            groups.union(first_of[key], i)
-            continue
-        first_of[key] = i
-        minhash = index.signature(shingles(hasher(text)))
-        for other, _ in index.similar(minhash):
-            groups.union(other, i)
-        index.add(i, minhash)
+    try:
+        for line in read_lines(path, advance):
+            i = groups.add()
+            numbers.append(line.number)
+            offsets.append(line.offset)
+            if line.error is not None:
+                invalid += 1
+            text = text_of(line)
+            name = label_of(line.value, stratify) if stratify else ""
+            stratum_of.append(strata.setdefault(name, len(strata)))
+            key = exact_key(text)
+            if key in first_of:
+                groups.union(first_of[key], i)
+                continue
+            first_of[key] = i
+            grams = shingles(hasher(text))
+            minhash = index.signature(grams)
+            for other, _ in index.similar(minhash, grams):
+                groups.union(other, i)
+            index.add(i, minhash)
+    finally:
+        reread.close()
     if not numbers:
         raise DataError(f"{path} has no examples")
     roots = [groups.find(i) for i in range(len(numbers))]
