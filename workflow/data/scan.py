@@ -377,8 +377,11 @@ def scan_file(
     if options.tokenizer:
         tokens.load_counter(options.tokenizer)  # fail early, in this process, with a clear message
     total = ScanResult(path=path, options=options, size=size)
-    tasks = [(str(path), start, end, options) for start, end in ranges(path, size, chunk_bytes)]
     jobs = default_jobs() if jobs is None else jobs
+    if jobs > 1:
+        # At least ~8 ranges per worker so the last ranges do not leave a core idle.
+        chunk_bytes = max(min(chunk_bytes, 1 << 20), min(chunk_bytes, size // (jobs * 8)))
+    tasks = [(str(path), start, end, options) for start, end in ranges(path, size, chunk_bytes)]
     offset = 0
     try:
         if jobs > 1 and len(tasks) > 2:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workflow.data.formats import DatasetFormat, parse_format
+from workflow.data.formats import DatasetFormat, resolve_format
 from workflow.data.problem import Problem, Severity
 from workflow.data.scan import ScanOptions, ScanResult, scan_file
 
@@ -81,17 +81,18 @@ def validate_file(
     advance: Callable[[int], None] | None = None,
     jobs: int | None = None,
 ) -> ValidationReport:
-    """Check every line of a JSONL file against `fmt`; the file is never modified.
+    """Check every line of a JSONL file against `fmt` ("auto" detects it); the file is never modified.
 
     `on_problem` sees every problem in file order (the report keeps the first 10,000);
     `advance` receives byte counts for a progress bar; `jobs` caps worker processes.
 
     Raises:
-        DataError: the file cannot be opened or read, or the tokenizer folder is unusable.
+        DataError: the file cannot be opened or read, the tokenizer folder is unusable, or
+            `fmt` is "auto" and the format cannot be told.
         ConfigError: `fmt` is not a known format.
         MissingExtra: a tokenizer was given but its library is not installed.
     """
-    dataset_format = parse_format(fmt)
+    dataset_format = resolve_format(fmt, path)
     options = ScanOptions(fmt=dataset_format, max_tokens=max_tokens, strict=strict, tokenizer=tokenizer,
                           pii=False, duplicates=False)
     result = scan_file(Path(path), options, on_problem=on_problem, advance=advance, jobs=jobs)
