@@ -1,5 +1,5 @@
-"""Arbitrary bytes and arbitrary JSON never crash validate or convert, and convert never leaves a
-partial output behind."""
+"""Arbitrary bytes and arbitrary JSON never crash validate, analyze or convert, and convert never
+leaves a partial output behind."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from workflow.data.analyze import analyze_file
 from workflow.data.convert import convert_file
 from workflow.data.formats import DatasetFormat
 from workflow.data.validate import validate_file
@@ -51,6 +52,16 @@ def test_validate_never_crashes_and_counts_every_problem(parts: list[Any], fmt: 
         assert report.ok == (not report.errors)
         assert all(p.line >= 0 for p in report.problems)
         assert path.read_bytes() == before
+
+
+@SETTINGS
+@given(parts=lines, fmt=st.sampled_from(FORMATS))
+def test_analyze_never_crashes_and_its_counts_add_up(parts: list[Any], fmt: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        analysis, _ = analyze_file(_write(Path(tmp), parts), fmt, label="label")
+        assert analysis["valid_examples"] <= analysis["examples"] <= analysis["lines"]
+        assert 0 <= analysis["duplicates"]["exact"] < max(1, analysis["valid_examples"])
+        assert sum(analysis["labels"]["counts"].values()) == analysis["valid_examples"]
 
 
 @SETTINGS

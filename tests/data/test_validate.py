@@ -195,3 +195,12 @@ def test_problem_lines_are_one_based_and_in_file_order(write_jsonl: Any) -> None
     report = validate_file(write_jsonl(rows), "messages")
     assert [p.line for p in report.problems] == list(range(1, 31, 3))
     assert dump(rows).count("\n") == 30
+
+
+def test_lines_with_surrounding_whitespace_are_valid_and_counted_as_duplicates(write_jsonl: Any) -> None:
+    from workflow.data.analyze import analyze_file
+
+    line = "  " + json.dumps(chat()) + "  "
+    analysis, _ = analyze_file(write_jsonl([line, line, chat(user="other")]), "messages")
+    assert analysis["valid_examples"] == 3 and analysis["problems"]["errors"] == 0
+    assert analysis["duplicates"]["exact"] == 1

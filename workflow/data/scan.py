@@ -160,13 +160,13 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
         stop = find("\n", start)
         if stop == -1:
             stop = size
+        line_start, start = start, stop + 1
         try:
-            obj, end = scan(text, start)
+            obj, end = scan(text, line_start)
             if end != stop and (end > stop or not text[end:stop].isspace()):
                 raise ValueError
         except (ValueError, StopIteration, RecursionError):
-            line = text[start:stop]
-            start = stop + 1
+            line = text[line_start:stop]
             if number in not_utf8:
                 examples += 1
                 problems.append((number, "invalid_json", "not valid UTF-8 text"))
@@ -179,8 +179,6 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
                 examples += 1
                 problems.append((number, "invalid_json", error))
                 continue
-        else:
-            line_start, start = start, stop + 1
         examples += 1
         if type(obj) is not dict:
             problems.append((number, "data_type", f"the line is a JSON {type(obj).__name__}, not an object"))
