@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import yaml
@@ -53,23 +54,28 @@ def test_sigkill_mid_run_then_rerun_ends_identical_to_an_uninterrupted_run(tmp_p
     answers = tmp_path / "answers.yaml"
     answers.write_text('use_case: triage\narchitecture: hybrid\n"4": {decision: GO}\n"1": {notes: [check]}\n',
                        encoding="utf-8")
-    partial = tmp_path / "partial.yaml"
-    partial.write_text('use_case: triage\narchitecture: hybrid\n"1": {notes: [check]}\n', encoding="utf-8")
+    partial = tmp_path / "partial.yaml"  # everything up to step 4, each menu answered explicitly
+    partial.write_text('use_case: triage\narchitecture: hybrid\nmonthly_requests: 1000\nbase_model: tiny\n'
+                       'lora_r: 8\ntop_k: 5\n"1": {notes: [check], menu: [C]}\n"2": {menu: [C]}\n'
+                       '"3": {menu: [C]}\n', encoding="utf-8")
     out_a, out_b = tmp_path / "a", tmp_path / "b"
     for out in (out_a, out_b):
         subprocess.run([sys.executable, "-m", "workflow", "--output", str(out), "new", "p", "--pack", str(MINI),
                         "--user", "u"], check=True, capture_output=True)
     run_to_end(out_a, "p", answers)
 
-    # Without --yes the run asks on stdin for what the file lacks: it blocks at step 4 (blockers).
+    # Without --yes the run asks on stdin for what the file lacks: it blocks at step 4's first question.
     proc = cairn(out_b, "chat", "p", "--answers", str(partial))
     assert proc.stdout is not None
+    watchdog = threading.Timer(90, proc.kill)  # a missing line fails the test instead of hanging it
+    watchdog.start()
     seen = []
     for line in proc.stdout:
         seen.append(line)
         if line.startswith("Blockers?"):
             break
     assert any("Step 3 (Retrieval) complete" in line for line in seen), "".join(seen)
+    watchdog.cancel()
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
@@ -87,9 +93,12 @@ def test_ctrl_c_saves_exits_130_and_the_next_chat_resumes_at_the_same_question(t
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write("support bot\n")
     proc.stdin.flush()
+    watchdog = threading.Timer(90, proc.kill)
+    watchdog.start()
     for line in proc.stdout:
         if line.startswith("Architecture?"):
             break
+    watchdog.cancel()
     proc.send_signal(signal.SIGINT)
     stdout, _ = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "progress saved" in stdout
