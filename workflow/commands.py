@@ -43,6 +43,8 @@ def chat(
     set_: Annotated[list[str] | None, typer.Option("--set", help="FIELD=VALUE or STEP.FIELD=VALUE.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Accept defaults and Continue at every menu.")] = False,
     goto: Annotated[str | None, typer.Option("--goto", help="Reopen an earlier step, then come back.")] = None,
+    llm: Annotated[str | None, typer.Option("--llm", help="Chat model for this session, e.g. "
+                                            "'openai:gpt-4.1-mini', or 'scripted'.")] = None,
 ) -> None:
     """Open or resume the guided session of a project."""
     from workflow.answers import AnswerPlan
@@ -51,6 +53,9 @@ def chat(
 
     settings = current_settings()
     plan = AnswerPlan.from_file(answers, set_, yes)
+    from workflow.llm.terminal import model_for_session, run_model_chat
+
+    model = model_for_session(settings.config, llm, answers_file=plan.active)
     console = _console()
     knowledge = open_knowledge(settings.config)
     try:
@@ -58,7 +63,8 @@ def chat(
             if goto:
                 session.goto(goto)
             try:
-                code = run_chat(session, console, make_reader(console), plan)
+                code = run_chat(session, console, make_reader(console), plan) if model is None else \
+                    run_model_chat(session, console, make_reader(console), model)
             except KeyboardInterrupt:
                 console.print(f"\nInterrupted; progress saved. Resume with `cairn chat {name}`.")
                 raise typer.Exit(130) from None

@@ -11,6 +11,7 @@ from workflow import phases, summary
 from workflow.drafts import variables
 from workflow.expressions import evaluate, render_template
 from workflow.fileio import atomic_write_text
+from workflow.llm.usage import added
 from workflow.pack_model import Pack, Step
 from workflow.store import PROJECT_SPEC, append_decision, now_iso, today, write_sidecar
 
@@ -43,6 +44,8 @@ def commit_step(*, engine: Engine, step: Step, state: dict[str, Any]) -> str | N
     if step.id not in sidecar["stepsCompleted"]:
         sidecar["stepsCompleted"].append(step.id)
     sidecar["visits"][step.id] = visit
+    if state.get("usage"):
+        sidecar.setdefault("usage", {})[step.id] = added((sidecar.get("usage") or {}).get(step.id), state["usage"])
     sidecar["knowledge_log"].extend(
         {"step": step.id, "tool": k["tool"], "topic_or_query": k["topic_or_query"],
          "result_ids": k.get("result_ids", []), "ok": k.get("ok", False)}

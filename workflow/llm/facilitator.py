@@ -1,0 +1,163 @@
+"""The LLM facilitator (issue 4, item 2): one chat model plays the current step's persona. It
+talks (streamed), proposes form values through structured output built from the step's form,
+and drafts documents from the engine's template drafts. It never sends anything to the engine:
+the terminal loop sends only what the user confirmed, so navigation stays with the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from workflow.llm.failures import ModelFailure, failure
+from workflow.llm.prompting import Prompt, Role, build_prompt, count_tokens
+from workflow.llm.usage import Usage, from_message
+from workflow.pack_model import FormField, Pack, Step
+
+OPEN_TASK = ("Open this step in character: greet the user in one sentence, say what this step settles, "
+             "and ask your first question about the open fields.")
+PROPOSE_TASK = ("Fill in the open fields from what the user said in this conversation. Use null for any "
+                "field the user has not answered; never guess a value they did not give.")
+DRAFT_TASK = ("Write the document {path} for this step. Start from the engine's draft below: keep its "
+              "headings, tables, ids and every fact in it; improve the wording with what the user said in "
+              "this conversation; add no number or decision the user did not give. Reply with the markdown "
+              "document only.\n\n{request}--- engine draft ---\n{draft}")
+
+_TYPES: dict[str, Any] = {"str": str, "text": str, "path": str, "int": int, "float": float, "bool": bool,
+                          "list": list[str]}
+
+
+def form_schema(step: Step, fields: Sequence[str]) -> type[BaseModel]:
+    """A pydantic model of `fields` (all optional, so the model can say "not answered"); choices
+    become Literal types so a proposal can only name a valid option."""
+    definitions: dict[str, Any] = {}
+    for name in fields:
+        spec = step.meta.form[name]
+        definitions[name] = (_python_type(spec) | None, Field(default=None, description=_describe(name, spec)))
+    model_name = "Step" + "".join(ch for ch in step.id if ch.isalnum()) + "Answers"
+    return create_model(model_name, __doc__=f"Answers for step {step.id}: {step.title}", **definitions)
+
+
+def _python_type(spec: FormField) -> Any:
+    if spec.type in ("choice", "multi") and spec.choices:
+        options = Literal[tuple(spec.choices)]  # type: ignore[valid-type]
+        return options if spec.type == "choice" else list[options]  # type: ignore[valid-type]
+    return _TYPES.get(spec.type, str)
+
+
+def _describe(name: str, spec: FormField) -> str:
+    text = spec.ask or name
+    if spec.help:
+        text += f" ({spec.help})"
+    if spec.min is not None or spec.max is not None:
+        text += f" [min {spec.min}, max {spec.max}]"
+    return text
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks (Anthropic and others)
+        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+    return str(content or "")
+
+
+class LlmFacilitator:
+    """Keeps the current step's conversation and the token usage not yet sent to the engine.
+    Every model call raises ModelFailure (one clear line) when the provider fails."""
+
+    def __init__(self, *, model: Any, pack: Pack, project_dir: Path, budget_tokens: int, llm: Any = None) -> None:
+        self.model = model
+        self.pack = pack
+        self.project_dir = project_dir
+        self.budget = budget_tokens
+        self.llm = llm
+        self.usage = Usage()
+        self.step_id: str | None = None
+        self.history: list[tuple[Role, str]] = []
+        self.prompts: list[Prompt] = []
+
+    def start_step(self, step_id: str) -> None:
+        """A new step starts a new conversation: earlier steps reach the model as documents."""
+        if step_id != self.step_id:
+            self.step_id = step_id
+            self.history = []
+
+    def _prompt(self, visit: dict[str, Any], *, open_fields: Sequence[str], section: str | None,
+                history: Sequence[tuple[Role, str]], task: str | None) -> Prompt:
+        step = self.pack.step(visit["step"])
+        knowledge = [r for entry in visit.get("knowledge") or [] for r in entry.get("results") or []]
+        prompt = build_prompt(pack=self.pack, step=step, project_dir=self.project_dir,
+                              answers=visit.get("answers") or {}, open_fields=open_fields, section=section,
+                              knowledge=knowledge, history=history, task=task, budget=self.budget)
+        self.prompts.append(prompt)
+        return prompt
+
+    def _stream(self, prompt: Prompt, write: Callable[[str], None]) -> str:
+        full: Any = None
+        try:
+            for chunk in self.model.stream(prompt.messages):
+                piece = _text(chunk.content)
+                if piece:
+                    write(piece)
+                full = chunk if full is None else full + chunk
+        except Exception as exc:  # the provider boundary: any SDK error becomes one line
+            raise failure(exc, self.llm) from exc
+        text = _text(full.content if full is not None else "")
+        self._count(full, prompt, text)
+        return text
+
+    def _count(self, message: Any, prompt: Prompt, text: str) -> None:
+        reported = from_message(message)
+        # Providers that report nothing (some local servers) are estimated, never left at zero.
+        self.usage.add(*(reported or (prompt.tokens, count_tokens(text))))
+
+    def reply(self, visit: dict[str, Any], *, open_fields: Sequence[str], section: str | None,
+              user_text: str | None, write: Callable[[str], None]) -> str:
+        """One persona turn, streamed through `write`. `user_text` None opens the step. The
+        conversation keeps the turn only when the call succeeded, so a retry sends it again."""
+        history = list(self.history) + ([("human", user_text)] if user_text is not None else [])
+        prompt = self._prompt(visit, open_fields=open_fields, section=section, history=history,
+                              task=OPEN_TASK if user_text is None else None)
+        text = self._stream(prompt, write)
+        self.history = history + [("ai", text)]
+        return text
+
+    def propose(self, visit: dict[str, Any], *, open_fields: Sequence[str]) -> dict[str, Any]:
+        """Values for `open_fields` drawn from the conversation; fields the model left empty are
+        absent. Nothing here is recorded: the user confirms each value first."""
+        if not open_fields:
+            return {}
+        step = self.pack.step(visit["step"])
+        schema = form_schema(step, open_fields)
+        prompt = self._prompt(visit, open_fields=open_fields, section=None, history=self.history,
+                              task=PROPOSE_TASK)
+        try:
+            out = self.model.with_structured_output(schema, include_raw=True).invoke(prompt.messages)
+        except Exception as exc:  # the provider boundary
+            raise failure(exc, self.llm) from exc
+        raw = out.get("raw") if isinstance(out, dict) else None
+        self._count(raw, prompt, _text(getattr(raw, "content", "")))
+        parsed = out.get("parsed") if isinstance(out, dict) else out
+        if parsed is None:
+            return {}
+        values = parsed.model_dump() if isinstance(parsed, BaseModel) else dict(parsed)
+        return {k: v for k, v in values.items() if k in open_fields and v not in (None, "", [])}
+
+    def draft(self, visit: dict[str, Any], *, path: str, engine_draft: str, request: str | None,
+              write: Callable[[str], None]) -> str:
+        """The document at `path`, written from the engine's draft and the conversation; with
+        `request`, the previous draft revised as asked."""
+        ask = f"The user asked for these changes: {request}\n\n" if request else ""
+        task = DRAFT_TASK.format(path=path, request=ask, draft=engine_draft)
+        prompt = self._prompt(visit, open_fields=[], section=None, history=self.history, task=task)
+        text = self._stream(prompt, write).strip()
+        if text.startswith("```"):  # models like to fence markdown; the document is the inside
+            text = text.split("\n", 1)[1] if "\n" in text else ""
+            text = text.rsplit("```", 1)[0].strip()
+        return text + "\n"
+
+
+__all__ = ["LlmFacilitator", "ModelFailure", "form_schema"]
