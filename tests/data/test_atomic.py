@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ def test_outputs_appear_only_when_the_block_succeeds(tmp_path: Path) -> None:
         a.write(b"1\n")
         b.write(b"2\n")
     assert targets[0].read_bytes() == b"1\n" and targets[1].read_bytes() == b"2\n"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert targets[0].stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_an_existing_output_is_kept_until_the_new_one_is_complete(tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ def atomic_files(paths: list[Path]) -> Iterator[list[BinaryIO]]:
             _discard(handles, temps)
             raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
         temps.append(temp)
+        # mkstemp makes the file private (0600); outputs get the usual permissions instead.
+        os.fchmod(fd, 0o666 & ~_umask())
         handles.append(os.fdopen(fd, "wb"))
     try:
         yield handles
@@ -52,6 +54,12 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """`atomic_files` for one output."""
     with atomic_files([path]) as handles:
         yield handles[0]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _discard(handles: list[BinaryIO], temps: list[str]) -> None:
