@@ -134,3 +134,19 @@ def test_bad_run_id_is_refused(cairn: Run, tmp_path: Path) -> None:
     spec = write_spec(tmp_path, "m")
     code, _, err = cairn("train", "--spec", str(spec), "--run-id", "../escape")
     assert code == 1 and "--run-id '../escape': use letters, digits and '-'" in err
+
+
+def test_report_to_option_reaches_trl_and_is_checked(cairn: Run, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflow.training import deps
+
+    installed = deps._installed
+    monkeypatch.setattr(deps, "_installed", lambda name: name != "tensorboard" and installed(name))
+    spec = write_spec(tmp_path, "m")
+    code, out, err = cairn("train", "--spec", str(spec), "--dry-run", "--json", "--report-to", "tensorboard")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["stages"]["sft"]["trl"]["report_to"] == ["tensorboard"]
+    assert any("tensorboard is not installed" in note for note in data["notes"])
+    code, _, err = cairn("train", "--spec", str(spec), "--dry-run", "--report-to", "neptune")
+    assert code == 1 and "--report-to neptune: use mlflow, wandb or tensorboard" in err

@@ -31,6 +31,8 @@ def train(
                                                      help="Exit 1 when tuned is worse than base.")] = False,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Shared run id for `accelerate launch` "
                                                "(every process must get the same one).")] = None,
+    report_to: Annotated[list[str] | None, typer.Option("--report-to", help="Log to mlflow, wandb or tensorboard "
+                                                         "(repeatable; overrides the spec's report_to).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Run the approved training spec: TRL + PEFT, checkpoints, base-vs-tuned evaluation and a report."""
@@ -43,7 +45,7 @@ def train(
     result = run_train(TrainRequest(
         project=project, spec_file=spec, dry_run=dry_run, estimate=estimate, max_steps=max_steps, resume=resume,
         merge=merge, evaluate=not no_eval, params=params, monthly_requests=monthly_requests,
-        fail_on_regression=fail_on_regression, run_id=run_id))
+        fail_on_regression=fail_on_regression, run_id=run_id, report_to=tuple(report_to or ())))
     if as_json:
         print(json.dumps(result.data, indent=2, default=str))
     else:

@@ -11,7 +11,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 
@@ -45,6 +45,7 @@ class TrainRequest:
     monthly_requests: int | None = None
     fail_on_regression: bool = False
     run_id: str | None = None
+    report_to: tuple[str, ...] = ()
     show_bar: bool | None = None
 
 
@@ -196,6 +197,10 @@ def _dry_run(spec: TrainingSpec, target: _Target, request: TrainRequest, plan: D
             build_trl_config(stage, entry["trl"])  # TRL's own checks, still without a model
     else:
         notes.append("the train extra is not installed (pip install 'cairn[train]'): TRL has not checked these")
+    for tracker in spec.evaluation.report_to:
+        if not _installed(tracker):
+            notes.append(f"report_to {tracker}: {tracker} is not installed, so the run will stop at start "
+                         f"(pip install {tracker})")
     if spec.adapter.kind == "qlora" and not _installed("bitsandbytes"):
         notes.append("adapter qlora: bitsandbytes is not installed, so the run will stop at start "
                      "(pip install bitsandbytes)")
@@ -288,6 +293,18 @@ def _run(spec: TrainingSpec, target: _Target, request: TrainRequest, run: Run, r
     return result
 
 
+def _with_trackers(spec: TrainingSpec, names: tuple[str, ...]) -> TrainingSpec:
+    """--report-to overrides the spec's trackers (tracking is not part of what was approved)."""
+    from pydantic import ValidationError
+
+    try:
+        evaluation = spec.evaluation.model_copy()
+        evaluation.report_to = cast(Any, list(names))  # validated on assignment
+    except ValidationError:
+        raise TrainingError(f"--report-to {' '.join(names)}: use mlflow, wandb or tensorboard") from None
+    return spec.model_copy(update={"evaluation": evaluation})
+
+
 def train(request: TrainRequest) -> TrainResult:
     """Run `cairn train` as the request says.
 
@@ -302,6 +319,8 @@ def train(request: TrainRequest) -> TrainResult:
         plan = plan_data(spec)
         return _run(spec, target, request, run, resolved, plan, detect_device())
     spec = load_spec(target.spec_path)
+    if request.report_to:
+        spec = _with_trackers(spec, request.report_to)
     if target.project_dir is not None and request.spec_file is None:
         sha = check_approval(target.project_dir, target.sidecar or {}, target.spec_path)
     else:
