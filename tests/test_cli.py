@@ -16,7 +16,10 @@ from workflow.store import project_lock, read_sidecar
 def cairn(args: list[str], out: Path, capsys, monkeypatch, stdin: str = "") -> tuple[int, str, str]:
     import io
 
-    monkeypatch.setattr(sys, "argv", ["cairn", "--output", str(out), *args])
+    # The knowledge server is exercised in tests/test_knowledge_integration.py; here it is off for speed.
+    config = out.parent / "config-no-knowledge.yaml"
+    config.write_text("knowledge: {enabled: false}\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["cairn", "--output", str(out), "--config", str(config), *args])
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     context._current = None
     try:
