@@ -67,7 +67,8 @@ def test_token_usage_is_recorded_per_step_in_the_sidecar(out: Path, mini_project
 
 def test_asking_for_changes_redrafts_the_document_before_approval(out: Path, mini_project: str) -> None:
     model = FakeChatModel(replies=[
-        "Hello.", {"use_case": "Support bot for tickets"}, "# Scope\n\nfirst draft", "```markdown\n# Scope\n\nsecond\n```",
+        "Hello.", {"use_case": "Support bot for tickets"}, "# Scope\n\nfirst draft",
+        "```markdown\n# Scope\n\nsecond\n```",
     ])
     script = "\n\n\n\nshorter please\n\nC\n"
     code, _, _ = run_llm(out, mini_project, model, script)
