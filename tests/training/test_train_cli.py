@@ -150,3 +150,10 @@ def test_report_to_option_reaches_trl_and_is_checked(cairn: Run, tmp_path: Path,
     assert any("tensorboard is not installed" in note for note in data["notes"])
     code, _, err = cairn("train", "--spec", str(spec), "--dry-run", "--report-to", "neptune")
     assert code == 1 and "--report-to neptune: use mlflow, wandb or tensorboard" in err
+
+
+def test_several_processes_without_a_shared_run_id_are_refused(cairn: Run, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    code, _, err = cairn("train", "--spec", str(write_spec(tmp_path, "m")))
+    assert code == 1 and "need one shared run id: add --run-id" in err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,9 +270,9 @@ def _run(spec: TrainingSpec, target: _Target, request: TrainRequest, run: Run, r
 
     state = run.read_state() if request.resume else None
     if state is None:
-        state = run.start_state(method=spec.method, spec_sha256=resolved["spec_sha256"])
-    else:
-        state.status, state.error = "running", None
+        state = run.new_state(method=spec.method, spec_sha256=resolved["spec_sha256"])
+    state.status, state.error = "running", None
+    if is_main_process():
         run.write_state(state)
     options = RunOptions(max_steps=request.max_steps, merge=request.merge, evaluate=request.evaluate,
                          resume=request.resume, show_bar=request.show_bar)
@@ -311,6 +312,9 @@ def train(request: TrainRequest) -> TrainResult:
     Raises TrainingError, DataError, ProjectError / SidecarError (project), MissingExtra, and
     KeyboardInterrupt (the run is saved as interrupted; `--resume` continues it).
     """
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not (request.run_id or request.resume):
+        raise TrainingError("several processes (accelerate launch) need one shared run id: add "
+                            '--run-id "$(date -u +%Y%m%d-%H%M%S)" as in the command --dry-run prints')
     target = _target(request)
     if request.resume:
         if request.dry_run or request.estimate:

@@ -101,11 +101,8 @@ class Run:
     def write_state(self, state: RunState) -> None:
         atomic_write_text(self.dir / "state.json", json.dumps(asdict(state), indent=2, default=str) + "\n")
 
-    def start_state(self, *, method: str, spec_sha256: str) -> RunState:
-        state = RunState(run_id=self.id, status="running", started_at=_now(), method=method,
-                         spec_sha256=spec_sha256)
-        self.write_state(state)
-        return state
+    def new_state(self, *, method: str, spec_sha256: str) -> RunState:
+        return RunState(run_id=self.id, status="running", started_at=_now(), method=method, spec_sha256=spec_sha256)
 
     def finish_state(self, state: RunState, status: Status, *, error: str | None = None) -> None:
         state.status = status

@@ -203,7 +203,8 @@ def _train_stage(stage: StageData, *, spec: TrainingSpec, run: Run, resolved: di
                   processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
     checkpoint = _last_checkpoint(run.checkpoints(stage.stage)) if options.resume else None
-    run.metrics.keep_until(stage.stage, int(checkpoint.name.split("-")[-1]) if checkpoint else 0)
+    if is_main_process():
+        run.metrics.keep_until(stage.stage, int(checkpoint.name.split("-")[-1]) if checkpoint else 0)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     _save(trainer, tokenizer, dest)
     state = trainer.state
@@ -318,11 +319,12 @@ def execute(spec: TrainingSpec, *, run: Run, plan: DataPlan, state: RunState, re
             run.finish_state(state, "failed", error=str(exc))
         raise
     except Exception as exc:  # the one place a library failure becomes a user-facing error
-        (run.dir / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
         message = f"{exc.__class__.__name__}: {exc}"
         if "out of memory" in str(exc).lower():
             message += " (lower batch_size and raise grad_accum, lower max_length, or use qlora)"
-        run.finish_state(state, "failed", error=message)
+        if main:
+            (run.dir / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+            run.finish_state(state, "failed", error=message)
         raise TrainingError(f"training failed: {message}; traceback in {run.dir / 'error.log'}") from None
     stages: list[str] = [s.stage for s in plan.stages]
     metrics = run.metrics.read()
