@@ -182,6 +182,10 @@ def validate(
     elif loaded is not None:
         typer.echo(f"{loaded.name} {loaded.version}: {len(loaded.steps)} steps, "
                    f"{len(loaded.personas)} personas: OK")
+    if loaded is not None and loaded.warnings and not as_json:
+        typer.echo(f"{len(loaded.warnings)} warning(s):", err=True)
+        for warning in loaded.warnings:
+            typer.echo(f"  {warning}", err=True)
     if problems:
         raise typer.Exit(1)
 

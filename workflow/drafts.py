@@ -69,7 +69,10 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
                  "created": sidecar.get("created")},
         today=today(),
         step={"id": step.id, "title": step.title, "description": step.meta.description,
-              "phase": step.meta.phase},
+              "phase": step.meta.phase, "sections": [s.heading for s in step.sections if s.heading],
+              # what each answer was asked, so a generic template (BMAD packs) can lay out a document
+              "form": {name: {"ask": spec.ask or name, "section": spec.section or ""}
+                       for name, spec in step.meta.form.items()}},
         persona={"name": persona.name if persona else step.meta.agent,
                  "role": persona.title if persona else ""},
         knowledge=results,

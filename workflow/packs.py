@@ -107,14 +107,20 @@ def check_pack(path: str | Path | None = None) -> tuple[Pack | None, list[str]]:
     manifest_file = root / "pack.yaml"
     if not manifest_file.is_file():
         if (root / "workflow.md").is_file() or (root / "config.yaml").is_file():
-            raise PackError(f"{root}: BMAD-style packs (no pack.yaml) are not supported by this version; "
-                            "add a pack.yaml (DESIGN 3.2)")
+            from workflow.bmad import check_bmad_pack
+
+            return check_bmad_pack(root)
         raise PackError(f"{root}: no pack.yaml here, and no BMAD workflow.md or config.yaml; "
                         "is this a pack folder?")
     problems: list[str] = []
     manifest = _load_manifest(manifest_file, problems)
     if manifest is None:
         return None, problems
+    if manifest.style == "bmad":
+        from workflow.bmad import check_bmad_pack
+
+        return check_bmad_pack(root, name=manifest.name, version=manifest.version, title=manifest.title,
+                               start=manifest.start, steps=manifest.steps, agents=manifest.agents)
     steps_dir = (root / manifest.steps).resolve()
     agents_dir = (root / manifest.agents).resolve()
     templates_dir = (root / manifest.templates).resolve()
@@ -161,8 +167,8 @@ def _load_manifest(path: Path, problems: list[str]) -> Manifest | None:
     except ValidationError as exc:
         problems.extend(f"{path}: {key}: {msg}" for key, msg in _describe(exc))
         return None
-    if manifest.style != "cairn":
-        problems.append(f"{path}: style: '{manifest.style}' is not supported; use 'cairn'")
+    if manifest.style not in ("cairn", "bmad"):
+        problems.append(f"{path}: style: '{manifest.style}' is not supported; use 'cairn' or 'bmad'")
     return manifest
 
 

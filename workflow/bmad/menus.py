@@ -1,0 +1,103 @@
+"""BMAD menus, written in the body as `[A] Analyze … [P] View progress [C] Continue to Step 6`
+inside a section whose heading contains MENU, sometimes with `*command` triggers, turned into
+Cairn menu items. The engine then enforces them: Continue is the only way forward."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workflow.bmad.markdown import Line, clean, heading
+from workflow.pack_model import MenuAction
+
+_ITEM = re.compile(r"\[([A-Za-z0-9]{1,2})\](?!\()\s*([^\[\]\n]*)")
+_COMMAND = re.compile(r"(?<![\w*])\*([a-z][a-z0-9-]{0,10})(?![\w*-])")
+_BY_KEY: dict[str, MenuAction] = {"A": "revise", "P": "progress", "C": "continue"}
+# Words in a label that say what an item does, for the letters BMAD uses without a fixed meaning.
+_BY_WORD: tuple[tuple[MenuAction, tuple[str, ...]], ...] = (
+    ("continue", ("continue", "proceed", "next step")),
+    ("requery", ("re-query", "requery", "query", "knowledge", "search")),
+    ("progress", ("progress", "status")),
+    ("skip", ("skip",)),
+    ("revise", ("revise", "revisit", "refine", "redo", "edit", "analy", "deeper", "elicit")),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParsedItem:
+    key: str
+    label: str
+    action: MenuAction
+    guessed: bool  # True when nothing said what the item does and `revise` was assumed
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParsedMenu:
+    items: tuple[ParsedItem, ...]
+    lines: frozenset[int]  # body line numbers of the menu (left out of the guidance)
+    found_section: bool
+
+
+def menu_blocks(lines: list[Line]) -> frozenset[int]:
+    """Line numbers of every section whose heading contains MENU, down to the next heading
+    of the same or a higher level."""
+    inside: set[int] = set()
+    level: int | None = None
+    for line in lines:
+        found = heading(line)
+        if found is not None:
+            if level is not None and found[0] <= level:
+                level = None
+            if level is None and "menu" in found[1].lower():
+                level = found[0]
+        if level is not None:
+            inside.add(line.number)
+    return frozenset(inside)
+
+
+def parse_menu(lines: list[Line]) -> ParsedMenu:
+    """Items from the MENU sections (first mention of a key wins). Without a MENU section, the
+    first line that offers a bracketed [C] item is used."""
+    block = menu_blocks(lines)
+    chosen = [line for line in lines if line.number in block]
+    found_section = bool(chosen)
+    if not chosen:
+        chosen = [line for line in lines if not line.fenced
+                  and any(k.upper() == "C" for k, _ in _ITEM.findall(line.text))][:1]
+        block = frozenset(line.number for line in chosen)
+    items: dict[str, ParsedItem] = {}
+    for line in chosen:
+        if heading(line) is not None:
+            continue
+        for match in _ITEM.finditer(line.text):
+            letter = match.group(1).upper()
+            if letter not in items:
+                label = _label(match.group(2)) or letter
+                action, guessed = action_for(letter, label)
+                items[letter] = ParsedItem(key=letter, label=label, action=action, guessed=guessed)
+        for match in _COMMAND.finditer(line.text.replace("`", "")):
+            command = f"*{match.group(1)}"
+            if command.upper() not in items:
+                rest = line.text.replace("`", "")[match.end():]
+                label = _label(rest) or match.group(1).replace("-", " ")
+                action, guessed = action_for("", f"{match.group(1)} {label}")
+                items[command.upper()] = ParsedItem(key=command, label=label, action=action, guessed=guessed)
+    return ParsedMenu(items=tuple(items.values()), lines=block, found_section=found_section)
+
+
+def action_for(letter: str, label: str) -> tuple[MenuAction, bool]:
+    """A, P and C mean what they mean everywhere in BMAD; other keys are read from their label
+    (R or Q that says re-query -> requery). Anything else is assumed to be `revise`."""
+    if letter in _BY_KEY:
+        return _BY_KEY[letter], False
+    text = label.lower()
+    for action, words in _BY_WORD:
+        if any(word in text for word in words):
+            return action, False
+    return "revise", True
+
+
+def _label(text: str) -> str:
+    text = re.split(r"\s+[|•·]\s+", text)[0]
+    text = clean(text).strip(" -–—:|,;")
+    return clean(text)
