@@ -6,6 +6,6 @@ Modules: `config` (config.yaml, workflow.md), `steps` (one step file), `routes` 
 resolution and branch conditions), `guidance` (sections and the derived form), `menus`,
 `queries` (Endpoint/Topic lines), `personas`, `loader` (assembly), `report` (warnings)."""
 
-from workflow.bmad.loader import check_bmad_pack, is_bmad_folder
+from workflow.bmad.loader import check_bmad_pack
 
-__all__ = ["check_bmad_pack", "is_bmad_folder"]
+__all__ = ["check_bmad_pack"]

@@ -34,11 +34,6 @@ _NOT_SIDECAR = frozenset({"project_name", "user_name", "workflow_status", "true"
 _PHASE_DOCUMENT = re.compile(r"phase-\d+-[a-z0-9-]+/[\w./-]+\.\w+")
 
 
-def is_bmad_folder(root: Path) -> bool:
-    """DESIGN 3.2: a folder without pack.yaml is BMAD only if it has workflow.md or config.yaml."""
-    return (root / "workflow.md").is_file() or (root / "config.yaml").is_file()
-
-
 def check_bmad_pack(root: Path, *, name: str | None = None, version: str | None = None, title: str | None = None,
                     start: str | None = None, steps: str = "steps", agents: str = "agents",
                     ) -> tuple[Pack | None, list[str]]:
