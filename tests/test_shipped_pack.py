@@ -104,3 +104,23 @@ def test_continuing_past_step_5_approves_the_written_training_spec(out: Path, mo
     assert "GPU" in spec_md and "hours" in spec_md.lower(), "the cost estimate is in the training spec"
     assert sidecar["stories"]["step_5_training"][0]["id"] == "TRAIN-S01"
     assert yaml.safe_load(spec_file.read_text(encoding="utf-8"))["base_model"] == sidecar["answers"]["5"]["base_model"]
+
+
+def test_a_dataset_path_at_step_3a_puts_the_analysis_in_the_document_and_the_decision(
+        out: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data = tmp_path / "chat.jsonl"
+    import json
+
+    lines = [json.dumps({"messages": [{"role": "user", "content": f"hi {i}"},
+                                      {"role": "assistant", "content": "hello"}]}) for i in range(30)]
+    data.write_text("\n".join(lines + lines[:10]) + "\nnot json\n", encoding="utf-8")
+    answers = yaml.safe_load((EXAMPLES / "answers-fine-tuning.yaml").read_text(encoding="utf-8"))
+    answers.setdefault("3a", {})["dataset_path"] = str(data)
+    custom = tmp_path / "answers.yaml"
+    custom.write_text(yaml.safe_dump(answers), encoding="utf-8")
+    sidecar = run_example(out, "d", custom, monkeypatch)
+    document = (out / "d" / "phase-1-feature" / "data-requirements.md").read_text(encoding="utf-8")
+    assert "41 examples (40 valid)" in document
+    assert "Review: FAILED" in document, "one invalid line and 25% duplicates fail the review"
+    decision = next(d for d in sidecar["decisions"] if d["id"] == "DATA-REQ-001")
+    assert "Dataset check: chat.jsonl has" in decision["rationale"] and "review failed" in decision["rationale"]

@@ -80,7 +80,9 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
         documents=_documents(project_dir),
         cost_estimate="",
         dataset_summary="",
+        dataset_check="",
     )
+    _extras(step, answers, env, context, config)
     ref = knowledge_ref(knowledge)
     for spec in step.meta.decisions:
         try:
@@ -117,7 +119,6 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
     if step.meta.stories:
         all_stories[step.meta.stories.key] = draft.stories
     context.update(stories=draft.stories, all_stories=all_stories)
-    _extras(step, answers, env, context, config, draft)
     for output in step.meta.outputs:
         try:
             if output.when and not evaluate(output.when, env):
@@ -134,7 +135,7 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
 
 
 def _extras(step: Step, answers: Mapping[str, Any], env: Mapping[str, Any], context: dict[str, Any],
-            config: Config, draft: Draft) -> None:
+            config: Config) -> None:
     """Numbers other parts of Cairn compute for a step's documents."""
     if any(o.schema_name == "TrainingSpec" for o in step.meta.outputs):
         try:
@@ -152,9 +153,15 @@ def _extras(step: Step, answers: Mapping[str, Any], env: Mapping[str, Any], cont
         try:
             from workflow.data.summary import summarize_dataset
 
-            context["dataset_summary"] = summarize_dataset(Path(str(dataset))).markdown
+            result = summarize_dataset(Path(str(dataset)))
+            failed = [r["description"] for r in result.review.get("rules", []) if r.get("passed") is False]
+            context["dataset_summary"] = result.markdown
+            context["dataset_check"] = (
+                f"{Path(str(dataset)).name} has {result.analysis.get('examples', 0)} examples; review "
+                + ("passed" if result.passed else "failed (" + "; ".join(failed) + ")"))
         except CairnError as exc:
             context["dataset_summary"] = f"_Dataset analysis failed: {exc}_"
+            context["dataset_check"] = f"analysis failed: {exc}"
 
 
 def _documents(project_dir: Path) -> list[str]:
