@@ -4,20 +4,29 @@ and hand completion to `completion.commit_step`. Only `complete` writes files.""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from workflow import completion, summary
 from workflow.config import Config
-from workflow.drafts import draft_step, variables
-from workflow.expressions import evaluate
+from workflow.drafts import Draft, draft_step, knowledge_ref, variables
+from workflow.expressions import ExpressionError, evaluate
 from workflow.forms import FieldValueError, active, coerce
 from workflow.gating import missing_items
 from workflow.knowledge.protocol import KnowledgeClient, KnowledgeUnavailable
-from workflow.pack_model import FormField, Pack, Step
-from workflow.store import read_sidecar
+from workflow.pack_model import FormField, MenuItem, Pack, Step
+from workflow.store import read_sidecar, today
 
 _EMPTY: dict[str, Any] = {"str": "", "text": "", "path": "", "choice": "", "list": [], "multi": []}
+# Replies a tool front end (the MCP server) may send at any question or menu, besides plain answers.
+COMMANDS = frozenset({"answers", "document", "decision", "stories", "choose"})
+_DECISION_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+_STORY_KEYS = {"title", "description", "acceptance_criteria"}
+
+
+class CommandRefused(Exception):
+    """A command's arguments do not fit the step; the message names the argument and the fix."""
 
 
 class Engine:
@@ -122,6 +131,7 @@ class Engine:
                 "choices": spec.choices, "default": prefill.get(name, spec.default),
                 "required": spec.required, "error": state.get("field_error"), "messages": messages,
                 "skippable": self._skippable(step, env), "visit": state.get("visit", 1),
+                "result": state.get("result"),
             }
         return None
 
@@ -160,6 +170,7 @@ class Engine:
         result = draft_step(pack=self.pack, step=step, sidecar=self.sidecar(), answers=answers,
                             knowledge=state.get("knowledge") or [], notes=state.get("notes") or [],
                             project_dir=self.project_dir, config=self.config)
+        self._merge_contributions(step, answers, state, result)
         drafted = {"documents": result.documents, "decisions": result.decisions, "stories": result.stories,
                    "errors": result.errors}
         message = {"kind": "drafts", "documents": sorted(result.documents),
@@ -191,7 +202,8 @@ class Engine:
                  if m.action != "skip" or self._skippable(step, env)]
         return {"kind": "menu", "step": self.step_info(step), "menu": items,
                 "messages": list(state.get("outbox") or []), "missing": self.missing(state),
-                "visit": state.get("visit", 1), "notes": list(state.get("notes") or [])}
+                "visit": state.get("visit", 1), "notes": list(state.get("notes") or []),
+                "result": state.get("result")}
 
     def take_menu_choice(self, state: dict[str, Any], reply: Any) -> tuple[str, dict[str, Any]]:
         step = self.pack.step(state["step"])
@@ -233,6 +245,233 @@ class Engine:
     def _skippable(self, step: Step, env: dict[str, Any]) -> bool:
         return bool(step.meta.skippable_when and evaluate(step.meta.skippable_when, env))
 
+    # ---- commands from tool front ends (DESIGN 7) ------------------------------------------------
+    # An IDE assistant drives the same visit as the terminal: each command is a reply at a question
+    # or the menu, applied to the state only, after which the visit settles at the menu (when every
+    # required answer is present) or at the next question. Nothing here writes files.
+    @staticmethod
+    def is_command(reply: Any) -> bool:
+        return isinstance(reply, dict) and reply.get("command") in COMMANDS
+
+    def menu_items(self, state: dict[str, Any]) -> list[MenuItem]:
+        """The menu entries offered now (`skip` only while the step may be skipped)."""
+        step = self.pack.step(state["step"])
+        env = self.env(step.id, state.get("answers") or {})
+        return [m for m in step.meta.menu if m.action != "skip" or self._skippable(step, env)]
+
+    def take_command(self, state: dict[str, Any], reply: dict[str, Any], *, at: str) -> tuple[str, dict[str, Any]]:
+        """Apply one command received at node `at` ("ask" or "menu"). Returns (goto, update);
+        `update["result"]` is what the caller gets back (`{"error": ...}` for a bad argument)."""
+        try:
+            if reply["command"] == "choose":
+                return self._choose(state, reply, at)
+            handler = {"answers": self._cmd_answers, "document": self._cmd_document,
+                       "decision": self._cmd_decision, "stories": self._cmd_stories}[reply["command"]]
+            result, update = handler(state, reply)
+        except CommandRefused as exc:
+            return at, {"result": {"error": str(exc)}, "outbox": []}
+        goto, settled = self._settle({**state, **update})
+        return goto, {**update, **settled, "result": result, "field_error": None, "outbox": []}
+
+    def _settle(self, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        step = self.pack.step(state["step"])
+        if self._answers_missing({**state, "draft": {}}):
+            return "ask", {"draft": {}}
+        return "draft", {"answers": self._complete_answers(step, state.get("answers") or {})}
+
+    def _answers_missing(self, state: dict[str, Any]) -> list[str]:
+        return [item for item in self.missing(state) if item.startswith("answer: ")]
+
+    def _complete_answers(self, step: Step, answers: dict[str, Any]) -> dict[str, Any]:
+        """What the terminal would hold after Enter on every remaining question: defaults for
+        fields never asked, empty values for optional ones, and no answers to inactive fields."""
+        out = self.with_defaults(step, answers)
+        env = self.env(step.id, out)
+        for name, spec in step.meta.form.items():
+            if name not in out and not spec.required and active(spec, env):
+                out[name] = _EMPTY.get(spec.type)
+        return {name: value for name, value in out.items()
+                if name not in step.meta.form or active(step.meta.form[name], env)}
+
+    def _base_answers(self, step: Step, state: dict[str, Any]) -> dict[str, Any]:
+        """A reopened step starts from its earlier answers, as the terminal offers them as defaults."""
+        prefill = {k: v for k, v in (state.get("prefill") or {}).items() if k in step.meta.form}
+        return {**prefill, **(state.get("answers") or {})}
+
+    def _cmd_answers(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        values = reply.get("values")
+        if not isinstance(values, dict):
+            raise CommandRefused("answers: expected a mapping of field names to values")
+        step = self.pack.step(state["step"])
+        answers = self._base_answers(step, state)
+        prefill = state.get("prefill") or {}
+        accepted: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name, raw in values.items():
+            spec = step.meta.form.get(str(name))
+            if spec is None:
+                errors[str(name)] = (f"{name}: step {step.id} has no such field; its fields are "
+                                     f"{', '.join(step.meta.form) or 'none'}")
+                continue
+            try:
+                accepted[name] = self._value(name, spec, raw, prefill.get(name, spec.default))
+            except FieldValueError as exc:
+                errors[name] = str(exc)
+        answers.update(accepted)
+        env = self.env(step.id, self.with_defaults(step, answers))
+        for name in list(accepted):
+            spec = step.meta.form[name]
+            if not active(spec, env):
+                del accepted[name]
+                answers.pop(name, None)
+                errors[name] = f"{name}: not asked at this step while `{spec.when}` is false"
+        return {"accepted": accepted, "errors": errors}, {"answers": answers}
+
+    def _cmd_document(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        step = self.pack.step(state["step"])
+        path, content = reply.get("path"), reply.get("content")
+        outputs = {o.path: o for o in step.meta.outputs}
+        output = outputs.get(str(path))
+        if output is None:
+            raise CommandRefused(f"step {step.id} does not write '{path}'; "
+                                 f"it writes: {', '.join(outputs) or 'nothing'}")
+        if output.schema_name:
+            raise CommandRefused(f"{output.path} is built from the form answers ({output.schema_name}); "
+                                 "change the answers with submit_answers instead")
+        if not isinstance(content, str) or not content.strip():
+            raise CommandRefused(f"{output.path}: the content is empty")
+        if output.when:
+            env = self.env(step.id, self.with_defaults(step, self._base_answers(step, state)))
+            try:
+                wanted = evaluate(output.when, env)
+            except ExpressionError:
+                wanted = False
+            if not wanted:
+                raise CommandRefused(f"{output.path} is written only when `{output.when}`; "
+                                     "submit the answers that make it so first")
+        saved = {**(state.get("saved") or {}), output.path: content if content.endswith("\n") else content + "\n"}
+        return {"saved": True, "path": output.path}, {"saved": saved}
+
+    def _cmd_decision(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        step = self.pack.step(state["step"])
+        decision_id = str(reply.get("id") or "").strip()
+        if not _DECISION_ID.match(decision_id):
+            raise CommandRefused(f"decision id '{decision_id}': use letters, digits, '-' or '_' (e.g. TRAIN-004)")
+        if decision_id not in {d.id for d in step.meta.decisions}:
+            owner = next((s.id for s in self.pack.steps.values() if s.id != step.id
+                          and any(d.id == decision_id for d in s.meta.decisions)), None)
+            owner = owner or next((str(d.get("step")) for d in self.sidecar().get("decisions") or []
+                                   if d.get("id") == decision_id and str(d.get("step")) != step.id), None)
+            if owner is not None:
+                raise CommandRefused(f"decision {decision_id} belongs to step {owner}; reopen that step to change it")
+        texts: dict[str, str] = {}
+        for key in ("title", "choice", "rationale"):
+            value = reply.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise CommandRefused(f"decision {decision_id}: {key} is required")
+            texts[key] = value.strip()
+        ref = reply.get("knowledge_ref")
+        entry = {"id": decision_id, "step": step.id, **texts,
+                 "knowledge_ref": str(ref).strip() if ref else knowledge_ref(state.get("knowledge") or []),
+                 "date": today()}
+        recorded = [d for d in state.get("recorded") or [] if d.get("id") != decision_id] + [entry]
+        return {"recorded": True, "id": decision_id}, {"recorded": recorded}
+
+    def _cmd_stories(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        step = self.pack.step(state["step"])
+        if step.meta.stories is None:
+            raise CommandRefused(f"step {step.id} declares no stories")
+        items = reply.get("stories")
+        if not isinstance(items, list) or not items:
+            raise CommandRefused("stories: give a non-empty list of {title, description, acceptance_criteria}")
+        clean = []
+        for number, item in enumerate(items, start=1):
+            if not isinstance(item, dict) or set(item) - _STORY_KEYS:
+                raise CommandRefused(f"stories[{number}]: expected only the keys {', '.join(sorted(_STORY_KEYS))}")
+            title = str(item.get("title") or "").strip()
+            criteria = item.get("acceptance_criteria")
+            if not title:
+                raise CommandRefused(f"stories[{number}]: title is required")
+            if not isinstance(criteria, list) or not any(str(c).strip() for c in criteria):
+                raise CommandRefused(f"stories[{number}]: acceptance_criteria needs at least one item")
+            clean.append({"title": title, "description": str(item.get("description") or "").strip(),
+                          "acceptance_criteria": [str(c).strip() for c in criteria if str(c).strip()]})
+        return {"added": len(clean)}, {"added_stories": list(state.get("added_stories") or []) + clean}
+
+    def _choose(self, state: dict[str, Any], reply: dict[str, Any], at: str) -> tuple[str, dict[str, Any]]:
+        step = self.pack.step(state["step"])
+        key = str(reply.get("key") or "").strip().lstrip("[").rstrip("]").upper()
+        items = {m.key.upper(): m for m in self.menu_items(state)}
+        item = items.get(key)
+        if item is None:
+            raise CommandRefused(f"'{reply.get('key')}' is not an option at step {step.id}; "
+                                 f"choose one of: {', '.join(items)}")
+        target = reply.get("target")
+        if target is not None and item.action != "continue":
+            raise CommandRefused(f"target goes with the Continue option, not [{item.key}] {item.label}")
+        if item.action == "continue" and (at == "ask" or target is not None):
+            # The documents, decisions and stories are drafted from complete answers first; the
+            # menu then takes the same key as if it had been pressed there.
+            answers = self._base_answers(step, state) if at == "ask" else dict(state.get("answers") or {})
+            if target is not None:
+                answers = self._with_target(step, answers, target)
+            missing = self._answers_missing({**state, "answers": answers, "draft": {}})
+            if missing:
+                full = self.missing({**state, "answers": answers, "draft": {}})
+                return "ask", {"answers": answers, "draft": {}, "outbox": [], "result": {
+                    "advanced": False, "missing": full, "message": "This step cannot be completed yet."}}
+            return "draft", {"answers": self._complete_answers(step, answers), "outbox": [], "result": None,
+                             "queued": {"command": "choose", "key": item.key}}
+        goto, update = self.take_menu_choice(state, item.key)
+        if at == "ask" and goto == "menu":
+            goto = "ask"  # the menu is only reached through a draft of complete answers
+        return goto, {**update, "result": _choice_result(item, goto, update)}
+
+    def _with_target(self, step: Step, answers: dict[str, Any], target: Any) -> dict[str, Any]:
+        revise = step.meta.revise
+        if revise is None:
+            raise CommandRefused(f"step {step.id} cannot send the project back to another step; drop target")
+        target = str(target).strip()
+        if target not in self.pack.steps:
+            raise CommandRefused(f"target '{target}' is not a step of this pack; steps: {', '.join(self.pack.steps)}")
+        out = dict(answers)
+        if revise.target is not None and target != revise.target:
+            raise CommandRefused(f"step {step.id} can only send the project back to step {revise.target}")
+        if revise.target_field:
+            try:
+                out[revise.target_field] = coerce(revise.target_field, step.meta.form[revise.target_field], target)
+            except FieldValueError as exc:
+                raise CommandRefused(f"target: {exc}") from None
+        if not evaluate(revise.when, self.env(step.id, self.with_defaults(step, out))):
+            raise CommandRefused(f"target is used only when `{revise.when}`; submit the answers that make it "
+                                 "so first (for example the decision and its reason)")
+        return out
+
+    def _merge_contributions(self, step: Step, answers: dict[str, Any], state: dict[str, Any], draft: Draft) -> None:
+        """Put what the assistant wrote over the engine's drafts: its documents (while the step
+        still writes them), its decisions (replacing a drafted one with the same id) and its stories."""
+        env = self.env(step.id, answers)
+        for path, content in (state.get("saved") or {}).items():
+            output = next((o for o in step.meta.outputs if o.path == path), None)
+            try:
+                wanted = output is not None and (output.when is None or evaluate(output.when, env))
+            except ExpressionError:
+                wanted = False
+            if wanted:
+                draft.documents[path] = content
+                draft.errors = [e for e in draft.errors if not e.startswith(f"{path}: ")]
+        for decision in state.get("recorded") or []:
+            ids = [d["id"] for d in draft.decisions]
+            if decision["id"] in ids:
+                draft.decisions[ids.index(decision["id"])] = dict(decision)
+            else:
+                draft.decisions.append(dict(decision))
+            draft.errors = [e for e in draft.errors if not e.startswith(f"decision {decision['id']}: ")]
+        if step.meta.stories:
+            start = len(draft.stories) + 1
+            for number, story in enumerate(state.get("added_stories") or [], start=start):
+                draft.stories.append({"id": f"{step.meta.stories.prefix}-S{number:02d}", **story})
+
     # ---- complete ------------------------------------------------------------------------------
     def complete(self, state: dict[str, Any]) -> dict[str, Any]:
         step = self.pack.step(state["step"])
@@ -249,3 +488,20 @@ def _brief(result: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(result.get("id")), "type": result.get("type"), "title": result.get("title"),
             "summary": text[:300], "source": {k: source.get(k) for k in ("id", "title", "url", "path")
                                                if source.get(k)}}
+
+
+_CHOICE_MESSAGES = {"revise": "Reopened this step's questions; earlier answers are kept unless changed.",
+                    "requery": "Re-queried the knowledge base.", "progress": "Progress of every step.",
+                    "skip": "", "continue": ""}
+
+
+def _choice_result(item: MenuItem, goto: str, update: dict[str, Any]) -> dict[str, Any]:
+    """A menu choice's outcome for a tool front end (the terminal reads the outbox instead)."""
+    outbox = update.get("outbox") or []
+    refusal = next((m for m in outbox if m.get("kind") == "refusal"), None)
+    result: dict[str, Any] = {"advanced": goto == "complete", "missing": list(refusal["missing"]) if refusal else [],
+                              "message": refusal["text"] if refusal else _CHOICE_MESSAGES[item.action]}
+    rows = next((m["rows"] for m in outbox if m.get("kind") == "progress"), None)
+    if rows is not None:
+        result["progress"] = [{"id": r["id"], "title": r["title"], "status": r["status"]} for r in rows]
+    return result

@@ -14,6 +14,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from workflow.engine import Engine
+from workflow.llm.usage import with_usage
 
 
 class SessionState(TypedDict, total=False):
@@ -28,6 +29,14 @@ class SessionState(TypedDict, total=False):
     draft: dict[str, Any]
     outcome: dict[str, Any] | None
     done: dict[str, Any] | None
+    # Tool front ends (MCP): the last command's result, what the assistant contributed to this
+    # visit, and a menu choice taken as soon as the draft is ready.
+    result: dict[str, Any] | None
+    saved: dict[str, str]
+    recorded: list[dict[str, Any]]
+    added_stories: list[dict[str, Any]]
+    queued: dict[str, Any] | None
+    usage: dict[str, int]  # tokens the LLM facilitator spent at this visit (sidecar `usage`)
 
 
 def build_graph(engine: Engine, checkpointer: Any) -> Any:
@@ -44,21 +53,32 @@ def build_graph(engine: Engine, checkpointer: Any) -> Any:
         return Command(goto="ask", update={"knowledge": results,
                                            "outbox": list(state.get("outbox") or []) + messages})
 
-    def ask(state: SessionState) -> Command[Literal["ask", "draft", "complete"]]:
+    def ask(state: SessionState) -> Command[Literal["ask", "knowledge", "draft", "complete"]]:
         question = engine.next_question(_plain(state))
         if question is None:
             return Command(goto="draft")
         reply = interrupt(question)
-        goto, update = engine.take_answer(_plain(state), question, reply)
-        return Command(goto=cast(Any, goto), update=update)
+        if engine.is_command(reply):
+            goto, update = engine.take_command(_plain(state), reply, at="ask")
+        else:
+            goto, update = engine.take_answer(_plain(state), question, reply)
+            update = {"result": None, **update}
+        return Command(goto=cast(Any, goto), update=with_usage(state, reply, update))
 
     def draft(state: SessionState) -> Command[Literal["menu"]]:
         return Command(goto="menu", update=engine.draft(_plain(state)))
 
     def menu(state: SessionState) -> Command[Literal["menu", "ask", "knowledge", "draft", "complete"]]:
-        reply = interrupt(engine.menu_prompt(_plain(state)))
-        goto, update = engine.take_menu_choice(_plain(state), reply)
-        return Command(goto=cast(Any, goto), update=update)
+        # A choice queued by a command at a question is taken without pausing (no interrupt runs,
+        # so a resume cannot land here); otherwise wait for the user.
+        queued = state.get("queued")
+        reply = queued if queued else interrupt(engine.menu_prompt(_plain(state)))
+        if engine.is_command(reply):
+            goto, update = engine.take_command(_plain(state), reply, at="menu")
+        else:
+            goto, update = engine.take_menu_choice(_plain(state), reply)
+            update = {"result": None, **update}
+        return Command(goto=cast(Any, goto), update=with_usage(state, reply, {**update, "queued": None}))
 
     def complete(state: SessionState) -> Command[Literal["__end__"]]:
         return Command(goto=cast(Any, END), update={"done": engine.complete(_plain(state)), "outbox": []})

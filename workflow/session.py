@@ -121,12 +121,15 @@ class Session:
 
         graph = self._graph
         messages: list[dict[str, Any]] = []
+        carried: dict[str, Any] | None = None  # a command's result that outlives its finished visit
         while True:
             snapshot = graph.get_state(THREAD)
             if snapshot.interrupts:
                 if reply is None:
                     payload = dict(snapshot.interrupts[0].value)
                     payload["messages"] = messages + list(payload.get("messages") or [])
+                    if carried is not None and payload.get("result") is None:
+                        payload["result"] = carried
                     return payload
                 graph.invoke(Command(resume=reply), THREAD)
                 reply = None
@@ -135,12 +138,13 @@ class Session:
             elif snapshot.values:
                 done = snapshot.values.get("done") or {}
                 messages += self._finished_messages(snapshot.values, done)
+                carried = snapshot.values.get("result") or carried
                 self._saver.delete_thread("step")
             else:
                 sidecar = self.engine.sidecar()
                 step = sidecar.get("currentStep")
                 if not step or sidecar.get("workflow_status") == "complete":
-                    return {"kind": "done", "messages": messages,
+                    return {"kind": "done", "messages": messages, "result": carried,
                             "progress": summary.progress_rows(self.pack, sidecar)}
                 if step not in self.pack.steps:
                     raise ProjectError(f"{self.folder / 'sidecar.yaml'}: currentStep '{step}' is not a step "
@@ -150,7 +154,13 @@ class Session:
                 graph.invoke({"step": step, "visit": visit, "answers": {}, "prefill": prefill,
                               "knowledge": [], "notes": list((sidecar.get("notes") or {}).get(step) or []),
                               "outbox": [], "draft": {}, "outcome": None, "done": None,
-                              "field_error": None}, THREAD)
+                              "field_error": None, "result": None, "saved": {}, "recorded": [],
+                              "added_stories": [], "queued": None}, THREAD)
+
+    def visit_state(self) -> dict[str, Any]:
+        """The step visit in flight (answers, knowledge, drafts, what a tool front end contributed)
+        as plain JSON; empty when the workflow is complete. Call after `current()` or `send()`."""
+        return dict(self._graph.get_state(THREAD).values or {})
 
     def _finished_messages(self, values: dict[str, Any], done: dict[str, Any]) -> list[dict[str, Any]]:
         step = self.pack.steps.get(values.get("step", ""))
