@@ -15,6 +15,7 @@ from workflow.data import cli as data_cli
 from workflow.errors import CairnError
 from workflow.evaluation import cli as eval_cli
 from workflow.knowledge import cli as knowledge_cli
+from workflow.mcp import cli as mcp_cli
 from workflow.training import cli as training_cli
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ commands.register(app)
 app.add_typer(data_cli.app, name="data")
 app.add_typer(knowledge_cli.app, name="knowledge")
 app.add_typer(eval_cli.app, name="eval")
+app.add_typer(mcp_cli.app, name="mcp")
 training_cli.register(app)
 
 

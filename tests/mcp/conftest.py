@@ -1,0 +1,39 @@
+"""Shared pieces for the workflow MCP server tests. No __init__.py here on purpose: `tests/`
+is on sys.path, and a package named `mcp` there would shadow the MCP SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.client import Client
+
+from tests.conftest import FakeKnowledge
+from workflow.config import Config
+from workflow.mcp.server import build_server
+from workflow.mcp.workspace import Workspace
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def knowledge() -> FakeKnowledge:
+    return FakeKnowledge()
+
+
+@pytest.fixture
+def workspace(out: Path, knowledge: FakeKnowledge) -> Any:
+    ws = Workspace(output_dir=out, config=Config(), knowledge=knowledge)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+async def client(workspace: Workspace) -> AsyncIterator[Client]:
+    async with Client(build_server(workspace)) as connected:
+        yield connected
