@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workflow import phases, summary
@@ -80,7 +81,7 @@ def _record(sidecar: dict[str, Any], step: Step, state: dict[str, Any], draft: d
 
 
 def _write_skip_record(pack: Pack, step: Step, sidecar: dict[str, Any], outcome: dict[str, Any],
-                       folder: Any) -> None:
+                       folder: Path) -> None:
     if not step.meta.skip_record:
         return
     template = pack.templates_dir / "skip-record.md.j2"
@@ -96,7 +97,7 @@ def _write_skip_record(pack: Pack, step: Step, sidecar: dict[str, Any], outcome:
     atomic_write_text(folder / step.meta.skip_record, text)
 
 
-def _approve_training(sidecar: dict[str, Any], step: Step, folder: Any) -> None:
+def _approve_training(sidecar: dict[str, Any], step: Step, folder: Path) -> None:
     """Continuing past the training step approves its spec for `cairn train` (DESIGN 8)."""
     for output in step.meta.outputs:
         if output.schema_name == "TrainingSpec" and (folder / output.path).is_file():

@@ -23,21 +23,6 @@ def active(spec: FormField, variables: Mapping[str, Any]) -> bool:
     return spec.when is None or evaluate(spec.when, variables)
 
 
-def has_value(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, str | list | dict):
-        return len(value) > 0 or isinstance(value, list) and value == []
-    return True
-
-
-def satisfied(spec: FormField, answers: Mapping[str, Any], name: str) -> bool:
-    """A field is satisfied by a recorded answer (an empty list counts for optional lists)."""
-    if name in answers:
-        return True
-    return not spec.required
-
-
 def coerce(name: str, spec: FormField, raw: Any) -> Any:
     """Check `raw` (text typed by a user, or a YAML value from an answers file) against the field.
 
