@@ -43,7 +43,7 @@ def test_a_tight_budget_drops_whole_items_oldest_history_first_and_keeps_the_las
 def test_persona_rules_and_open_fields_survive_any_budget(tmp_path: Path) -> None:
     _, prompt = _prompt(tmp_path, budget=500, history=10, knowledge=6)
     system = prompt.messages[0][1]
-    assert "You are" in system and "Cairn, not you, moves the session" in system and "Open fields:" in system
+    assert "You are" in system and "Cairn, not you, moves the session" in system and "Open fields" in system
     assert "knowledge:k0" in prompt.dropped
     assert any(key.startswith("context:") for key in prompt.dropped)
 
@@ -57,3 +57,21 @@ def test_summaries_keep_headings_and_first_lines_within_their_budget() -> None:
     text = summarise(DOC, budget=30)
     assert text.startswith("# Architecture decision\nWe chose hybrid.")
     assert count_tokens(text) <= 30
+
+
+def test_only_the_current_sections_guidance_and_fields_are_given_in_full(tmp_path: Path) -> None:
+    pack = load_pack(None)
+    step = pack.step("1")
+    prompt = build_prompt(pack=pack, step=step, project_dir=tmp_path, answers={}, open_fields=["monthly_requests"],
+                          section=None, knowledge=[], history=[], task=None, budget=100_000)
+    system = prompt.messages[0][1]
+    assert "## Success metrics" in system and "## Stakeholders\n" not in system
+    assert "Other sections of this step:" in system and "Stakeholders" in system
+
+
+def test_knowledge_repeated_across_queries_is_given_once(tmp_path: Path) -> None:
+    pack = load_pack(None)
+    result = {"id": "k1", "type": "warning", "title": "Same", "summary": "s"}
+    prompt = build_prompt(pack=pack, step=pack.step("1"), project_dir=tmp_path, answers={}, open_fields=[],
+                          section=None, knowledge=[result, result], history=[], task=None, budget=100_000)
+    assert prompt.messages[0][1].count("[k1]") == 1

@@ -86,12 +86,13 @@ class LlmFacilitator:
             self.history = []
 
     def _prompt(self, visit: dict[str, Any], *, open_fields: Sequence[str], section: str | None,
-                history: Sequence[tuple[Role, str]], task: str | None) -> Prompt:
+                history: Sequence[tuple[Role, str]], task: str | None, detail_fields: bool = True) -> Prompt:
         step = self.pack.step(visit["step"])
         knowledge = [r for entry in visit.get("knowledge") or [] for r in entry.get("results") or []]
         prompt = build_prompt(pack=self.pack, step=step, project_dir=self.project_dir,
                               answers=visit.get("answers") or {}, open_fields=open_fields, section=section,
-                              knowledge=knowledge, history=history, task=task, budget=self.budget)
+                              knowledge=knowledge, history=history, task=task, budget=self.budget,
+                              detail_fields=detail_fields)
         self.prompts.append(prompt)
         return prompt
 
@@ -133,7 +134,7 @@ class LlmFacilitator:
         step = self.pack.step(visit["step"])
         schema = form_schema(step, open_fields)
         prompt = self._prompt(visit, open_fields=open_fields, section=None, history=self.history,
-                              task=PROPOSE_TASK)
+                              task=PROPOSE_TASK, detail_fields=False)
         try:
             out = self.model.with_structured_output(schema, include_raw=True).invoke(prompt.messages)
         except Exception as exc:  # the provider boundary

@@ -15,7 +15,9 @@ from workflow.pack_model import Pack, Step
 
 Role = Literal["system", "human", "ai"]
 HISTORY_MESSAGES = 12  # at most this many earlier messages of the step's conversation
-DOC_SUMMARY_TOKENS = 250  # each context document is summarised to about this many tokens
+DOC_SUMMARY_TOKENS = 150  # each context document is summarised to about this many tokens
+KNOWLEDGE_RESULTS = 6  # the step's top knowledge results (after removing repeats across queries)
+DETAILED_FIELDS = 8  # open fields described in full; the rest are named
 
 
 def count_tokens(text: str) -> int:
@@ -80,44 +82,67 @@ def rules_text(step: Step) -> str:
             "user did not give; when you use a knowledge entry, cite its id in brackets.")
 
 
-def _fields_text(step: Step, open_fields: Sequence[str], answers: Mapping[str, Any]) -> str:
-    rows = []
+def section_of(step: Step, name: str) -> str | None:
+    """The guidance section a field belongs to: its own `section`, else the one before it."""
+    current: str | None = None
+    for field_name, spec in step.meta.form.items():
+        current = spec.section or current
+        if field_name == name:
+            return current
+    return None
+
+
+def _fields_text(step: Step, open_fields: Sequence[str], answers: Mapping[str, Any], section: str | None,
+                 detail: bool) -> str:
+    rows: list[str] = []
     for name in open_fields:
         spec = step.meta.form.get(name)
         if spec is None:
+            continue
+        if not detail or len(rows) >= DETAILED_FIELDS or section_of(step, name) != section:
+            rows.append(f"- {name} ({spec.type})")
             continue
         extra = f" choices: {', '.join(spec.choices)}" if spec.choices else ""
         extra += f" (default {spec.default})" if spec.default not in (None, "", []) else ""
         rows.append(f"- {name} ({spec.type}): {spec.ask or name}{extra}" + (f" — {spec.help}" if spec.help else ""))
     done = [f"- {k}: {v}" for k, v in answers.items()]
-    text = "Open fields:\n" + ("\n".join(rows) or "- none")
+    text = "Open fields (the current section's in detail):\n" + ("\n".join(rows) or "- none")
     if done:
         text += "\nConfirmed answers:\n" + "\n".join(done)
     return text
 
 
 def _section_items(step: Step, section: str | None) -> list[_Item]:
-    """The current section whole (never dropped); other sections as droppable items."""
+    """The current section whole (never dropped) and the other headings in one line: the
+    guidance of other sections comes in when the conversation reaches their fields."""
     current = section or (step.sections[0].heading if step.sections else None)
-    items = []
-    for s in step.sections:
-        if not s.text:
-            continue
-        keep = 100 if s.heading == current else 20
-        items.append(_Item(key=f"guidance:{s.heading}", text=f"## {s.heading}\n{s.text}", keep=keep))
+    items = [_Item(key=f"guidance:{s.heading}", text=f"## {s.heading}\n{s.text}", keep=100)
+             for s in step.sections if s.heading == current and s.text]
+    others = [s.heading for s in step.sections if s.heading != current]
+    if others:
+        items.append(_Item(key="guidance:others", text="Other sections of this step: " + "; ".join(others), keep=20))
     return items
 
 
 def build_prompt(*, pack: Pack, step: Step, project_dir: Path, answers: Mapping[str, Any],
                  open_fields: Sequence[str], section: str | None, knowledge: Sequence[Mapping[str, Any]],
-                 history: Sequence[tuple[Role, str]], task: str | None, budget: int) -> Prompt:
-    """Assemble the messages for one model call. `task` is a final instruction (propose
-    values, draft a document) sent after the history; `budget` is in tokens."""
+                 history: Sequence[tuple[Role, str]], task: str | None, budget: int,
+                 detail_fields: bool = True) -> Prompt:
+    """Assemble the messages for one model call. `section` defaults to the first open field's;
+    `task` is a final instruction (propose values, draft a document) sent after the history;
+    `detail_fields` False names the open fields only (a structured call carries their
+    descriptions in its schema); `budget` is in tokens."""
+    if section is None and open_fields:
+        section = section_of(step, open_fields[0])
     items: list[_Item] = [_Item(key="persona", text=persona_text(pack, step), keep=100),
                           _Item(key="rules", text=rules_text(step), keep=100)]
     items += _section_items(step, section)
-    items.append(_Item(key="fields", text=_fields_text(step, open_fields, answers), keep=100))
-    for rank, result in enumerate(knowledge):
+    items.append(_Item(key="fields", text=_fields_text(step, open_fields, answers, section, detail_fields),
+                       keep=100))
+    unique: dict[str, Mapping[str, Any]] = {}
+    for result in knowledge:
+        unique.setdefault(str(result.get("id")), result)
+    for rank, result in enumerate(list(unique.values())[:KNOWLEDGE_RESULTS]):
         text = f"[{result.get('id')}] {result.get('type')}: {result.get('title')} — {result.get('summary') or ''}"
         items.append(_Item(key=f"knowledge:{result.get('id')}", text=text.strip(), keep=60 - min(rank, 30)))
     for rank, rel in enumerate(step.meta.context):
