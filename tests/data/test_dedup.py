@@ -46,3 +46,15 @@ def test_bad_threshold_and_overwriting_the_input_are_refused(write_jsonl: Any, t
     with pytest.raises(DataError, match="input file"):
         dedup_file(source, source)
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_worker_processes_find_the_same_duplicates(write_jsonl: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    from workflow.data import signing
+
+    rows, _ = corpus(300)
+    source = write_jsonl(rows)
+    one = dedup_file(source, tmp_path / "one.jsonl", jobs=1)
+    monkeypatch.setattr(signing, "CHUNK_BYTES", 8192)
+    two = dedup_file(source, tmp_path / "two.jsonl", jobs=2)
+    assert one["clusters"] == two["clusters"] and one["removed"]["total"] == 60
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()

@@ -1,8 +1,9 @@
 """`dedup_file`: drop exact duplicates (normalised text) and near duplicates (MinHash LSH).
 
 Memory: per example, a byte offset; per kept example, one exact-text hash and one MinHash
-signature with its LSH band keys (about 1 KB). The lines are streamed twice, and the earlier
-example of each candidate pair is re-read to confirm it on the exact Jaccard similarity.
+signature with its LSH band keys (about 1 KB). Signatures are computed by worker processes over
+byte ranges; the lines are streamed twice, and both examples of a candidate pair are re-read to
+confirm it on the exact Jaccard similarity.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from workflow.data.atomic import atomic_file, write_text
 from workflow.data.formats import DatasetFormat, resolve_format
-from workflow.data.jsonl import Line, LineAt, read_lines
+from workflow.data.jsonl import read_lines
 from workflow.errors import ConfigError, DataError
 
 
@@ -43,6 +44,7 @@ def dedup_file(
     fmt: str | None = None,
     report: Path | None = None,
     advance: Callable[[int], None] | None = None,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     """Write `out` without the duplicates of `path` and a JSON report of the removed clusters.
 
@@ -52,7 +54,8 @@ def dedup_file(
         ConfigError: the threshold is not in (0, 1], or the format name is unknown.
         DataError: the input cannot be read, `out` is the input, or an output cannot be written.
     """
-    from workflow.data.minhash import NearDuplicates, WordHasher, exact_key, example_text, shingles
+    from workflow.data.minhash import NearDuplicates
+    from workflow.data.signing import Reread, signed_examples
 
     path, out = Path(path), Path(out)
     if not 0 < threshold <= 1:
@@ -61,39 +64,29 @@ def dedup_file(
         raise DataError(f"{out} is the input file: choose another output (inputs are never modified)")
     report_file = Path(report) if report else report_path_for(out)
     text_fmt = text_format(fmt, path)
-    hasher = WordHasher()
-    reread = LineAt(path)
     offsets, numbers = array("q"), array("i")
-
-    def text_of(line: Line) -> str:
-        if line.error is not None:
-            return line.raw.decode("utf-8", "replace")
-        return example_text(line.value, text_fmt)
-
-    index = NearDuplicates(threshold, shingles_of=lambda key: shingles(hasher(text_of(reread(offsets[key])))))
+    reread = Reread(path, text_fmt)
+    index = NearDuplicates(threshold, shingles_of=lambda key: reread(offsets[key]))
     first_of: dict[bytes, int] = {}
     removed: dict[int, tuple[int, str, float]] = {}
     examples = invalid = 0
     try:
-        for line in read_lines(path, advance):
+        for example in signed_examples(path, text_fmt, jobs=jobs, advance=advance):
+            i = examples
             examples += 1
-            offsets.append(line.offset)
-            numbers.append(line.number)
-            if line.error is not None:
-                invalid += 1
-            text = text_of(line)
-            key = exact_key(text)
-            if key in first_of:
-                removed[line.number] = (first_of[key], "exact", 1.0)
+            offsets.append(example.offset)
+            numbers.append(example.number)
+            invalid += example.invalid
+            if example.key in first_of:
+                removed[example.number] = (first_of[example.key], "exact", 1.0)
                 continue
-            first_of[key] = line.number
-            grams = shingles(hasher(text))
-            minhash = index.signature(grams)
-            match = index.similar(minhash, grams)
+            first_of[example.key] = example.number
+            minhash = index.minhash(example.values)
+            match = index.similar(minhash, i)
             if match:
-                removed[line.number] = (numbers[match[0][0]], "near", round(match[0][1], 3))
+                removed[example.number] = (numbers[match[0][0]], "near", round(match[0][1], 3))
                 continue
-            index.add(len(offsets) - 1, minhash)
+            index.add(i, minhash)
     finally:
         reread.close()
     if examples == 0:

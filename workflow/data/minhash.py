@@ -12,6 +12,7 @@ import hashlib
 import re
 import zlib
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -75,12 +76,10 @@ class WordHasher:
         if len(cache) > self._limit:
             cache.clear()
         words = _WORD.findall(text.lower())
-        values = list(map(cache.get, words))
-        if None in values:
-            for i, word in enumerate(words):
-                if values[i] is None:
-                    values[i] = cache[word] = zlib.crc32(word.encode("utf-8"))
-        return np.array(values, dtype=np.uint64)
+        # New words are found with one set difference, so the per-word work stays in C.
+        for word in set(words).difference(cache):
+            cache[word] = zlib.crc32(word.encode("utf-8"))
+        return np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
 def ngram_hashes(words: np.ndarray, n: int) -> np.ndarray:
@@ -127,8 +126,33 @@ def bands(threshold: float, num_perm: int, recall: float = 0.995) -> tuple[int, 
     return num_perm, 1
 
 
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.RandomState(1)
+    # Odd multipliers keep each permutation a bijection modulo 2**32.
+    a = rng.randint(0, 2**31, size=num_perm, dtype=np.int64).astype(np.uint32) * np.uint32(2) + np.uint32(1)
+    b = rng.randint(0, 2**31, size=num_perm, dtype=np.int64).astype(np.uint32)
+    return a, b
+
+
+def signature(shingle_hashes: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
+    """MinHash values (uint32) of a set of 32-bit shingle hashes, in datasketch's "affine32"
+    scheme: murmur3 finalizer, then `a * h + b` modulo 2**32 per permutation, minimum over the
+    set. One numpy expression instead of `MinHash.update_batch`'s per-value Python call."""
+    a, b = _permutations(num_perm)
+    if shingle_hashes.size == 0:
+        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    h = shingle_hashes.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return np.asarray((h[:, None] * a + b).min(axis=0), dtype=np.uint32)
+
+
 class NearDuplicates:
-    """A MinHash LSH index over examples; keys are example indices.
+    """A datasketch MinHash LSH index over examples; keys are example indices.
 
     With `shingles_of` (key -> that example's shingles, usually by re-reading its line), every
     candidate within MARGIN of the threshold is decided on the exact Jaccard similarity, so
@@ -137,38 +161,36 @@ class NearDuplicates:
 
     def __init__(self, threshold: float = 0.8, num_perm: int = NUM_PERM,
                  shingles_of: Callable[[int], np.ndarray] | None = None) -> None:
-        from datasketch import MinHash, MinHashLSH
+        from datasketch import MinHashLSH
 
         self.threshold = threshold
+        self.num_perm = num_perm
         self._shingles_of = shingles_of
-        self._template = MinHash(num_perm=num_perm, seed=1, hashfunc=_identity)
         self._lsh = MinHashLSH(num_perm=num_perm, params=bands(threshold, num_perm))
         self._signatures: dict[int, Any] = {}
 
-    def signature(self, shingle_hashes: np.ndarray) -> Any:
-        """The (lean, immutable) MinHash of a set of 32-bit shingle hashes."""
+    def minhash(self, values: np.ndarray) -> Any:
+        """A datasketch LeanMinHash from `signature` values."""
         from datasketch import LeanMinHash
 
-        # One working MinHash is cleared and refilled: building a MinHash re-derives its
-        # permutations, which cost more than hashing a typical example.
-        work = self._template
-        work.clear()
-        if shingle_hashes.size:
-            work.update_batch(shingle_hashes.tolist())
-        return LeanMinHash(work)
+        return LeanMinHash(seed=1, hashvalues=values, scheme="affine32")
 
-    def similar(self, minhash: Any, shingle_hashes: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Indexed keys at least `threshold` similar, best first, with their similarity (exact when
-        `shingle_hashes` is given and the index can re-read shingles, else estimated)."""
+    def similar(self, minhash: Any, key: int | None = None) -> list[tuple[int, float]]:
+        """Indexed keys at least `threshold` similar to `minhash`, best first, with the similarity:
+        exact when the index can re-read shingles and `key` says which example is asking (it
+        need not be indexed), else estimated."""
         found = []
-        for key in self._lsh.query(minhash):
-            similarity = float(minhash.jaccard(self._signatures[key]))
+        mine: np.ndarray | None = None
+        for other in self._lsh.query(minhash):
+            similarity = float(minhash.jaccard(self._signatures[other]))
             if similarity < self.threshold - MARGIN:
                 continue
-            if self._shingles_of is not None and shingle_hashes is not None:
-                similarity = exact_jaccard(shingle_hashes, self._shingles_of(key))
+            if self._shingles_of is not None and key is not None:
+                if mine is None:
+                    mine = self._shingles_of(key)
+                similarity = exact_jaccard(mine, self._shingles_of(other))
             if similarity >= self.threshold:
-                found.append((key, similarity))
+                found.append((other, similarity))
         found.sort(key=lambda pair: (-pair[1], pair[0]))
         return found
 
@@ -178,7 +200,3 @@ class NearDuplicates:
 
     def __len__(self) -> int:
         return len(self._signatures)
-
-
-def _identity(value: Any) -> Any:
-    return value

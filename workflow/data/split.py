@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow.data.atomic import atomic_files, write_text
-from workflow.data.jsonl import Line, LineAt, read_lines
+from workflow.data.jsonl import read_lines
 from workflow.errors import ConfigError, DataError
 
 SPLITS = ("train", "val", "test")
@@ -98,6 +98,7 @@ def split_file(
     threshold: float = 0.8,
     fmt: str | None = None,
     advance: Callable[[int], None] | None = None,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     """Write `train.jsonl`, `val.jsonl`, `test.jsonl` (splits with a zero share are not written)
     and `split-report.json` into `out_dir`. The same file and seed give the same split.
@@ -109,45 +110,35 @@ def split_file(
     import numpy as np
 
     from workflow.data.dedup import text_format
-    from workflow.data.minhash import NearDuplicates, WordHasher, exact_key, example_text, shingles
+    from workflow.data.minhash import NearDuplicates
+    from workflow.data.signing import Reread, signed_examples
 
     shares = fractions(train, val, test)
     if not 0 < threshold <= 1:
         raise ConfigError(f"--threshold must be in (0, 1], got {threshold}")
     path, out_dir = Path(path), Path(out_dir)
     text_fmt = text_format(fmt, path)
-    hasher, groups, reread = WordHasher(), _Groups(), LineAt(path)
-    offsets = array("q")
-
-    def text_of(line: Line) -> str:
-        if line.error is not None:
-            return line.raw.decode("utf-8", "replace")
-        return example_text(line.value, text_fmt)
-
-    index = NearDuplicates(threshold, shingles_of=lambda key: shingles(hasher(text_of(reread(offsets[key])))))
+    groups, offsets = _Groups(), array("q")
+    reread = Reread(path, text_fmt)
+    index = NearDuplicates(threshold, shingles_of=lambda key: reread(offsets[key]))
     first_of: dict[bytes, int] = {}
     strata: dict[str, int] = {}
     stratum_of = array("i")
     numbers = array("i")
     invalid = 0
     try:
-        for line in read_lines(path, advance):
+        for example in signed_examples(path, text_fmt, stratify=stratify, jobs=jobs, advance=advance):
             i = groups.add()
-            numbers.append(line.number)
-            offsets.append(line.offset)
-            if line.error is not None:
-                invalid += 1
-            text = text_of(line)
-            name = label_of(line.value, stratify) if stratify else ""
-            stratum_of.append(strata.setdefault(name, len(strata)))
-            key = exact_key(text)
-            if key in first_of:
-                groups.union(first_of[key], i)
+            numbers.append(example.number)
+            offsets.append(example.offset)
+            invalid += example.invalid
+            stratum_of.append(strata.setdefault(example.label, len(strata)))
+            if example.key in first_of:
+                groups.union(first_of[example.key], i)
                 continue
-            first_of[key] = i
-            grams = shingles(hasher(text))
-            minhash = index.signature(grams)
-            for other, _ in index.similar(minhash, grams):
+            first_of[example.key] = i
+            minhash = index.minhash(example.values)
+            for other, _ in index.similar(minhash, i):
                 groups.union(other, i)
             index.add(i, minhash)
     finally:

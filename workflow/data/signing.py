@@ -1,0 +1,137 @@
+"""Per-example exact keys and MinHash signatures for `dedup` and `split`, computed by worker
+processes over byte ranges of the file (the costly part) and handed back in file order."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workflow.data.formats import DatasetFormat
+from workflow.data.jsonl import Line, LineAt, parse_line
+from workflow.data.minhash import NUM_PERM, WordHasher, exact_key, example_text, shingles, signature
+
+CHUNK_BYTES = 1 << 20
+# One word cache per process, kept across ranges: a worker sees most of the vocabulary early.
+_HASHER = WordHasher()
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """One example: line number, byte offset, exact-text key, MinHash values, stratum label."""
+
+    number: int
+    offset: int
+    key: bytes
+    values: np.ndarray
+    invalid: bool
+    label: str
+
+
+@dataclass
+class _Chunk:
+    lines: int = 0
+    rows: list[tuple[int, int, bytes, bool, str]] = field(default_factory=list)
+    values: list[np.ndarray] = field(default_factory=list)
+
+
+def text_of(line: Line, fmt: DatasetFormat | None) -> str:
+    """The words of a line: its example text, or the raw line when it is not JSON."""
+    if line.error is not None:
+        return line.raw.decode("utf-8", "replace")
+    return example_text(line.value, fmt)
+
+
+def _sign(task: tuple[str, int, int, DatasetFormat | None, str | None]) -> _Chunk:
+    from workflow.data.split import label_of
+
+    path, start, end, fmt, stratify = task
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        block = handle.read(end - start)
+    chunk = _Chunk()
+    hasher = _HASHER
+    offset = start
+    pieces = block.split(b"\n")
+    if pieces and pieces[-1] == b"":
+        pieces.pop()
+    for number, raw in enumerate(pieces, start=1):
+        here, offset = offset, offset + len(raw) + 1
+        if here == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            continue
+        line = parse_line(number, here, raw + b"\n")
+        text = text_of(line, fmt)
+        label = label_of(line.value, stratify) if stratify else ""
+        chunk.rows.append((number, here, exact_key(text), line.error is not None, label))
+        chunk.values.append(signature(shingles(hasher(text))))
+    chunk.lines = len(pieces)
+    return chunk
+
+
+def signed_examples(
+    path: Path,
+    fmt: DatasetFormat | None,
+    *,
+    stratify: str | None = None,
+    jobs: int | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> Iterator[Signed]:
+    """Every non-blank line of `path`, signed, in file order.
+
+    Raises:
+        DataError: the file cannot be read.
+    """
+    from workflow.data.scan import default_jobs, ranges
+    from workflow.errors import DataError
+
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataError(f"cannot open {path}: {exc.strerror or exc}") from None
+    tasks = [(str(path), start, end, fmt, stratify) for start, end in ranges(path, size, CHUNK_BYTES)]
+    jobs = default_jobs() if jobs is None else jobs
+    done = 0
+
+    def emit(task: tuple[Any, ...], chunk: _Chunk) -> Iterator[Signed]:
+        nonlocal done
+        for (number, offset, key, invalid, label), values in zip(chunk.rows, chunk.values, strict=True):
+            yield Signed(number + done, offset, key, values, invalid, label)
+        done += chunk.lines
+        if advance is not None:
+            advance(task[2] - task[1])
+
+    try:
+        if jobs > 1 and len(tasks) > 2:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            with multiprocessing.get_context(method).Pool(jobs) as pool:
+                for task, chunk in zip(tasks, pool.imap(_sign, tasks), strict=True):
+                    yield from emit(task, chunk)
+        else:
+            for task in tasks:
+                yield from emit(task, _sign(task))
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+class Reread:
+    """Shingles of earlier examples, re-read by byte offset (to confirm near-duplicate pairs)."""
+
+    def __init__(self, path: Path, fmt: DatasetFormat | None) -> None:
+        self._at = LineAt(path)
+        self._fmt = fmt
+        self._hasher = WordHasher()
+
+    def __call__(self, offset: int) -> np.ndarray:
+        return shingles(self._hasher(text_of(self._at(offset), self._fmt)))
+
+    def close(self) -> None:
+        self._at.close()
+
+
+__all__ = ["NUM_PERM", "Reread", "Signed", "signed_examples", "text_of"]
