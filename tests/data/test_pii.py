@@ -60,3 +60,9 @@ def test_offsets_point_at_the_match_in_a_multiline_block() -> None:
     block = "first line\nsecond has a@b.io\n"
     (match,) = scan_text(block)
     assert block[match.offset:match.offset + 6] == "a@b.io"
+
+
+@pytest.mark.parametrize("prefix", ["", "a", "abcdefg", "abcdefgh"])
+def test_matches_are_found_whatever_the_block_alignment(prefix: str) -> None:
+    (match,) = scan_text(prefix + " a@b.io")
+    assert match.kind == "email" and match.offset == len(prefix) + 1

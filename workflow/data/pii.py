@@ -135,15 +135,15 @@ def candidates(block: bytes) -> np.ndarray:
     words are looked at byte by byte (a byte-wise nonzero over megabytes costs more than the
     table lookup itself)."""
     mapped = block.translate(_TABLE)
-    tail = len(mapped) % 8
-    if tail:
-        mapped += bytes(8 - tail)
-    words = np.frombuffer(mapped, dtype=np.uint64)
-    hit = np.flatnonzero(words)
-    if hit.size == 0:
-        return hit
-    rows, cols = np.nonzero(np.frombuffer(mapped, dtype=np.uint8).reshape(-1, 8)[hit])
-    return hit[rows] * 8 + cols
+    whole = len(mapped) // 8
+    hit = np.flatnonzero(np.frombuffer(mapped, dtype=np.uint64, count=whole))
+    found = []
+    if hit.size:
+        rows, cols = np.nonzero(np.frombuffer(mapped, dtype=np.uint8, count=whole * 8).reshape(-1, 8)[hit])
+        found.append(hit[rows] * 8 + cols)
+    if len(mapped) > whole * 8:
+        found.append(np.flatnonzero(np.frombuffer(mapped, dtype=np.uint8, offset=whole * 8)) + whole * 8)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
 
 
 def scan_block(block: bytes) -> list[Match]:
