@@ -14,6 +14,8 @@ from tests.conftest import FakeKnowledge
 from workflow.config import Config
 from workflow.mcp.server import build_server
 from workflow.mcp.workspace import Workspace
+from workflow.pack_model import Pack
+from workflow.packs import load_pack
 
 
 @pytest.fixture
@@ -33,7 +35,13 @@ def workspace(out: Path, knowledge: FakeKnowledge) -> Any:
     ws.close()
 
 
+@pytest.fixture(scope="session")
+def shipped_pack() -> Pack:
+    """Loaded once: the server names its per-step prompts after the shipped pack's steps."""
+    return load_pack(None)
+
+
 @pytest.fixture
-async def client(workspace: Workspace) -> AsyncIterator[Client]:
-    async with Client(build_server(workspace)) as connected:
+async def client(workspace: Workspace, shipped_pack: Pack) -> AsyncIterator[Client]:
+    async with Client(build_server(workspace, pack=shipped_pack)) as connected:
         yield connected

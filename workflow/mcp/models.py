@@ -62,7 +62,7 @@ class FieldSchema(_Out):
     ask: str
     help: str | None
     default: Any
-    required: bool
+    required: bool = Field(description="True when Continue needs an answer (required and no default).")
     choices: list[str] | None
     min: float | None
     max: float | None

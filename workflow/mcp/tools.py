@@ -107,8 +107,10 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
     @server.tool()
     def current_step(project: Project) -> Annotated[CallToolResult, CurrentStep]:
         """The step in progress: persona, guidance, form (schema and answers so far), context
-        documents, knowledge results, menu, and `missing` (what Continue still needs). Ask the
-        user the questions; never invent answers."""
+        documents, knowledge results, menu, and `missing` (what Continue still needs). The server
+        drafts the step's documents, decisions and stories from the answers once every required
+        answer is in, so until then `missing` lists them too. Ask the user the questions; never
+        invent answers."""
 
         def view() -> CurrentStep:
             with ws.project(project) as session:
