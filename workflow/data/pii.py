@@ -129,21 +129,30 @@ def _classify_digits(text: str, base: int) -> Iterator[Match]:
         yield Match(base + match.start(), "phone", mask("phone", value))
 
 
+def _nonzero_bytes(flags: np.ndarray) -> np.ndarray:
+    """Offsets of the nonzero bytes of a uint8/bool array, found 8 bytes at a time."""
+    whole = flags.size // 8
+    hit = np.flatnonzero(flags[:whole * 8].view(np.uint64))
+    found = []
+    if hit.size:
+        rows, cols = np.nonzero(flags[:whole * 8].reshape(-1, 8)[hit])
+        found.append(hit[rows] * 8 + cols)
+    if flags.size > whole * 8:
+        found.append(np.flatnonzero(flags[whole * 8:]) + whole * 8)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+
+
+def newlines(block: bytes) -> np.ndarray:
+    """Offsets of the newline bytes of a block."""
+    return _nonzero_bytes(np.frombuffer(block, dtype=np.uint8) == 10)
+
+
 def candidates(block: bytes) -> np.ndarray:
     """Offsets of the bytes a match must contain. The block is mapped through a byte table and
     searched 8 bytes at a time: a nonzero 64-bit word has a candidate in it, and only those few
     words are looked at byte by byte (a byte-wise nonzero over megabytes costs more than the
     table lookup itself)."""
-    mapped = block.translate(_TABLE)
-    whole = len(mapped) // 8
-    hit = np.flatnonzero(np.frombuffer(mapped, dtype=np.uint64, count=whole))
-    found = []
-    if hit.size:
-        rows, cols = np.nonzero(np.frombuffer(mapped, dtype=np.uint8, count=whole * 8).reshape(-1, 8)[hit])
-        found.append(hit[rows] * 8 + cols)
-    if len(mapped) > whole * 8:
-        found.append(np.flatnonzero(np.frombuffer(mapped, dtype=np.uint8, offset=whole * 8)) + whole * 8)
-    return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+    return _nonzero_bytes(np.frombuffer(block.translate(_TABLE), dtype=np.uint8))
 
 
 def scan_block(block: bytes) -> list[Match]:

@@ -253,12 +253,9 @@ def _scan_pii(block: bytes, result: ChunkResult) -> None:
     matches = pii.scan_block(block)
     if not matches:
         return
-    # Matches are few and sorted: counting newlines between them is one pass over the block.
-    line_of, line, done = [], 1, 0
-    for match in matches:
-        line += block.count(b"\n", done, match.offset)
-        done = match.offset
-        line_of.append(line)
+    import numpy as np
+
+    line_of = (np.searchsorted(pii.newlines(block), [m.offset for m in matches]) + 1).tolist()
     result.pii_examples = len(set(line_of))
     for match, line in zip(matches, line_of, strict=True):
         result.pii_counts[match.kind] += 1
