@@ -348,7 +348,8 @@ async def test_unavailable_knowledge_is_a_warning_in_the_step_and_an_error_for_a
 
 async def test_a_step_begun_in_the_terminal_is_finished_through_the_tools(client: Client, out: Path) -> None:
     project = await new(client)
-    terminal = open_session(out, project)
+    assert (await ok(client, "current_step", {"project": project}))["form"]["answers"] == {}
+    terminal = open_session(out, project)  # between two calls the server holds no lock and no transaction
     terminal.current()
     terminal.send("answered in the terminal")
     terminal.close()
