@@ -52,3 +52,22 @@ def test_every_problem_is_counted_even_past_the_kept_limit(write_jsonl: Any) -> 
     assert len(result.problems) == 10
     assert result.problems_dropped == 40
     assert result.errors == 50 and len(seen) == 50
+
+
+def test_a_process_with_other_threads_uses_spawned_workers_with_the_same_result(write_jsonl: Any) -> None:
+    import threading
+
+    path: Path = write_jsonl(_mixed_rows(600))
+    options = ScanOptions(fmt=DatasetFormat.MESSAGES)
+    forked = scan_file(path, options, jobs=2, chunk_bytes=8192)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        spawned = scan_file(path, options, jobs=2, chunk_bytes=8192)
+    finally:
+        stop.set()
+        thread.join()
+    assert spawned.options.portable_hash and not forked.options.portable_hash
+    assert spawned.problems == forked.problems and spawned.turns == forked.turns
+    assert len(set(spawned.hashes)) == len(set(forked.hashes))

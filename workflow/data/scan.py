@@ -299,6 +299,18 @@ def ranges(path: Path, size: int, chunk_bytes: int) -> Iterator[tuple[int, int]]
             start = cut
 
 
+def pool_context() -> Any:
+    """The multiprocessing context for worker pools: fork where the platform has it and this
+    process runs a single thread (workers start in milliseconds and inherit the imports, where
+    spawn costs more than a small file takes to scan); spawn otherwise, since forking a process
+    with other threads running (a trainer, a progress bar) can deadlock the child."""
+    import threading
+
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def default_jobs() -> int:
     """Worker processes to use: the cores this process may run on, at most 8."""
     try:
@@ -380,13 +392,11 @@ def scan_file(
     offset = 0
     try:
         if jobs > 1 and len(tasks) > 2:
-            # fork: workers start in milliseconds and inherit the imports; spawn would cost more
-            # than a small file takes to scan. The pool is made before any progress thread.
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            if method != "fork":
-                options = replace(options, portable_hash=True)
+            context = pool_context()
+            if context.get_start_method() != "fork":
+                options = total.options = replace(options, portable_hash=True)
                 tasks = [(t[0], t[1], t[2], options) for t in tasks]
-            with multiprocessing.get_context(method).Pool(jobs) as pool:
+            with context.Pool(jobs) as pool:
                 for task, part in zip(tasks, pool.imap(_work, tasks), strict=True):
                     _merge(total, part, offset, keep_problems, on_problem)
                     offset += part.lines

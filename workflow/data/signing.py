@@ -3,7 +3,6 @@ processes over byte ranges of the file (the costly part) and handed back in file
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +86,7 @@ def signed_examples(
     Raises:
         DataError: the file cannot be read.
     """
-    from workflow.data.scan import default_jobs, ranges
+    from workflow.data.scan import default_jobs, pool_context, ranges
     from workflow.errors import DataError
 
     try:
@@ -108,8 +107,7 @@ def signed_examples(
 
     try:
         if jobs > 1 and len(tasks) > 2:
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            with multiprocessing.get_context(method).Pool(jobs) as pool:
+            with pool_context().Pool(jobs) as pool:
                 for task, chunk in zip(tasks, pool.imap(_sign, tasks), strict=True):
                     yield from emit(task, chunk)
         else:
