@@ -195,7 +195,9 @@ def project_lock(folder: Path, *, purpose: str = "session") -> Iterator[None]:
             "close it first"
         ) from None
     try:
-        atomic_write_text(holder_file, f"pid: {os.getpid()}\nstarted: {now_iso()}\npurpose: {purpose}\n")
+        # Only error messages read this file, so it is not fsynced (it sat on every MCP call's path).
+        holder_file.write_text(f"pid: {os.getpid()}\nstarted: {now_iso()}\npurpose: {purpose}\n",
+                               encoding="utf-8")
         yield
     finally:
         lock.release()
