@@ -3,36 +3,17 @@ the repetition, so re-running an unchanged application costs nothing."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from workflow.evaluation.cases import canonical_json
 from workflow.evaluation.targets import Outcome
+from workflow.fileio import atomic_write_text
 
-__all__ = ["OutcomeCache", "write_atomic"]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file in the same folder, so readers never see
-    half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+__all__ = ["OutcomeCache"]
 
 
 class OutcomeCache:
@@ -57,4 +38,4 @@ class OutcomeCache:
     def put(self, value: Any, repeat: int, outcome: Outcome) -> None:
         if outcome.error is not None:
             return
-        write_atomic(self._path(value, repeat), json.dumps(asdict(outcome), ensure_ascii=False))
+        atomic_write_text(self._path(value, repeat), json.dumps(asdict(outcome), ensure_ascii=False))

@@ -9,9 +9,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workflow.errors import DataError
-from workflow.evaluation.cache import write_atomic
 from workflow.evaluation.records import Record, higher_is_better, per_repeat_metrics
 from workflow.evaluation.stats import summarize
+from workflow.fileio import atomic_write_text
 
 __all__ = ["MetricSummary", "RunSummary", "read_run", "summarize_records", "write_run"]
 
@@ -91,8 +91,8 @@ def write_run(run_dir: Path, records: list[Record], summary: RunSummary, *, plot
     """Write the run folder; each file appears whole or not at all."""
     run_dir.mkdir(parents=True, exist_ok=True)
     lines = "".join(r.model_dump_json() + "\n" for r in records)
-    write_atomic(run_dir / RESULTS, lines)
-    write_atomic(run_dir / SUMMARY, summary.model_dump_json(indent=2) + "\n")
+    atomic_write_text(run_dir / RESULTS, lines)
+    atomic_write_text(run_dir / SUMMARY, summary.model_dump_json(indent=2) + "\n")
     if plot and records:
         _plot(run_dir / PLOT, records)
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workflow.fileio import atomic_write_text
 from workflow.knowledge.document import NOTE, Doc, slug
 from workflow.knowledge.loader import KnowledgeError
 
@@ -78,7 +77,7 @@ def ingest_folder(folder: Path, store_dir: Path) -> IngestReport:
     store_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(str(root).encode("utf-8")).hexdigest()[:8]
     target = store_dir / f"{slug(root.name, 40)}-{digest}.jsonl"
-    _write_atomic(target, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    atomic_write_text(target, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
     return IngestReport(files=used, chunks=len(records), store=target, skipped=skipped)
 
 
@@ -177,15 +176,3 @@ def _doc(record: dict[str, str]) -> Doc:
                 "url": None, "path": record["path"]},
     )
 
-
-def _write_atomic(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
