@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from workflow.errors import CairnError, ConfigError
+from workflow.yamlerrors import yaml_problem
 
 NO_ANSWER = object()
 _STEP_KEYS = {"menu", "notes", "skip", "stories"}
@@ -49,9 +50,9 @@ class AnswerPlan:
         except FileNotFoundError:
             raise ConfigError(f"answers file {path} does not exist") from None
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+            line, problem = yaml_problem(exc)
+            where = f" line {line}" if line else ""
+            raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of step ids (\"5\": {{...}}) or field names")
         return cls(data, overrides, yes)

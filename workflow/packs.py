@@ -27,6 +27,7 @@ from workflow.pack_model import (
     StepFrontmatter,
 )
 from workflow.resources import default_pack_dir, packs_dir
+from workflow.yamlerrors import yaml_problem
 
 _FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
 
@@ -212,9 +213,9 @@ def _load_steps(folder: Path, problems: list[str]) -> list[Step]:
         try:
             raw: Any = yaml.safe_load(parts[0]) or {}
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 2}" if mark is not None else ""
-            problems.append(f"{file}{where}: frontmatter is not valid YAML ({getattr(exc, 'problem', exc)})")
+            line, problem = yaml_problem(exc, first_line=2)
+            where = f" line {line}" if line else ""
+            problems.append(f"{file}{where}: frontmatter is not valid YAML ({problem})")
             continue
         try:
             meta = StepFrontmatter.model_validate(raw)

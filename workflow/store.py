@@ -16,6 +16,7 @@ import yaml
 
 from workflow.errors import LockedError, ProjectError, SidecarError
 from workflow.fileio import append_durable, atomic_write_text
+from workflow.yamlerrors import yaml_problem
 
 SCHEMA_VERSION = 1
 SIDECAR = "sidecar.yaml"
@@ -94,10 +95,10 @@ def read_sidecar(folder: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        line, problem = yaml_problem(exc)
+        where = f" line {line}" if line else ""
         raise SidecarError(
-            f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc}); "
+            f"{path}{where}: not valid YAML ({problem}); "
             "fix it by hand (Cairn will not overwrite it)"
         ) from None
     if not isinstance(data, dict):

@@ -15,6 +15,7 @@ from workflow import phases
 from workflow.bmad.markdown import key, scan, substitute
 from workflow.bmad.report import Report
 from workflow.packs import split_frontmatter
+from workflow.yamlerrors import yaml_problem
 
 _SKIP_KEYS = ("skip_when", "skipWhen", "skip_if", "skipIf", "condition", "skip")
 _FILE_KEYS = ("file", "path", "step", "stepFile", "step_file")
@@ -85,9 +86,8 @@ def _yaml(file: Path, text: str, report: Report) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        report.error(file, where, f"not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax")
+        line, problem = yaml_problem(exc)
+        report.error(file, f"line {line}" if line else "(file)", f"not valid YAML ({problem}); fix the syntax")
         return None
 
 

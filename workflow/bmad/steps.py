@@ -22,6 +22,7 @@ from workflow.bmad.report import Report
 from workflow.bmad.routes import expression_error, quote_bare
 from workflow.pack_model import KnowledgeQuery, MenuItem
 from workflow.packs import split_frontmatter
+from workflow.yamlerrors import yaml_problem
 
 FLAT_PHASE = "phase-0-workflow"  # output folder of steps that are not in a phase folder
 _ID_KEYS = ("id", "stepId", "step_id", "stepNumber", "step_number")
@@ -66,9 +67,9 @@ def read_step(file: Path, steps_dir: Path, report: Report) -> StepFile | None:
     try:
         meta = yaml.safe_load(parts[0]) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 2}" if mark is not None else "frontmatter"
-        report.error(file, where, f"frontmatter is not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax")
+        line, problem = yaml_problem(exc, first_line=2)
+        report.error(file, f"line {line}" if line else "frontmatter",
+                     f"frontmatter is not valid YAML ({problem}); fix the syntax")
         return None
     if not isinstance(meta, dict):
         report.error(file, "frontmatter", "expected a mapping of keys (name, description, nextStep, ...)")

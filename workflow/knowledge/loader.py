@@ -13,6 +13,7 @@ from pydantic_core import ErrorDetails
 
 from workflow.errors import CairnError
 from workflow.knowledge.entry import COMMON_FIELDS, CONTENT_FIELDS, ENTRY_ADAPTER, ENTRY_TYPES, Entry
+from workflow.yamlerrors import yaml_problem
 
 MAX_REPORTED = 25
 # libyaml's parser when PyYAML was built with it: ten times faster on the shipped base.
@@ -87,9 +88,9 @@ def _raw_entries(path: Path, problems: list[str]) -> Iterator[tuple[str, Any]]:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        problems.append(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax there")
+        line, problem = yaml_problem(exc)
+        where = f" line {line}" if line else ""
+        problems.append(f"{path}{where}: not valid YAML ({problem}); fix the syntax there")
         return
     if node is None or data is None:
         problems.append(f"{path}: file is empty; fix: add an entry or delete the file")

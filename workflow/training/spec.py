@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workflow.data.formats import DatasetFormat
 from workflow.errors import TrainingError
+from workflow.yamlerrors import yaml_problem
 
 __all__ = [
     "AdapterSpec",
@@ -274,9 +275,9 @@ def load_spec(path: Path) -> TrainingSpec:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise TrainingError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        line, problem = yaml_problem(exc)
+        where = f" line {line}" if line else ""
+        raise TrainingError(f"{path}{where}: not valid YAML ({problem})") from None
     if not isinstance(raw, dict):
         raise TrainingError(f"{path}: expected a mapping of spec fields at the top level")
     _resolve_paths(raw, path.parent.resolve())
