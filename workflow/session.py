@@ -188,8 +188,8 @@ class Session:
             return
         if current:
             sidecar["return_to"].append(current)
-            sidecar["steps"][current] = "pending" if current not in sidecar["stepsCompleted"] else \
-                sidecar["steps"][current]
+            if current not in sidecar["stepsCompleted"]:
+                sidecar["steps"][current] = "pending"  # its in-flight visit is dropped; it restarts on return
         sidecar["currentStep"] = step_id
         sidecar["steps"][step_id] = "in_progress"
         sidecar["workflow_status"] = "in_progress"
