@@ -311,6 +311,20 @@ def pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def keep_freed_buffers() -> None:
+    """Pool initializer: let glibc keep freed multi-megabyte buffers in the heap. By default it
+    returns each block's buffers to the OS and page-faults them back for the next range, which
+    measured as a fifth of a worker's time. Harmless elsewhere: no mallopt, nothing done."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD (glibc's maximum)
+    except (OSError, AttributeError):
+        pass
+
+
 def default_jobs() -> int:
     """Worker processes to use: the cores this process may run on, at most 8."""
     try:
@@ -396,7 +410,7 @@ def scan_file(
             if context.get_start_method() != "fork":
                 options = total.options = replace(options, portable_hash=True)
                 tasks = [(t[0], t[1], t[2], options) for t in tasks]
-            with context.Pool(jobs) as pool:
+            with context.Pool(jobs, initializer=keep_freed_buffers) as pool:
                 for task, part in zip(tasks, pool.imap(_work, tasks), strict=True):
                     _merge(total, part, offset, keep_problems, on_problem)
                     offset += part.lines

@@ -86,7 +86,7 @@ def signed_examples(
     Raises:
         DataError: the file cannot be read.
     """
-    from workflow.data.scan import default_jobs, pool_context, ranges
+    from workflow.data.scan import default_jobs, keep_freed_buffers, pool_context, ranges
     from workflow.errors import DataError
 
     try:
@@ -107,7 +107,7 @@ def signed_examples(
 
     try:
         if jobs > 1 and len(tasks) > 2:
-            with pool_context().Pool(jobs) as pool:
+            with pool_context().Pool(jobs, initializer=keep_freed_buffers) as pool:
                 for task, chunk in zip(tasks, pool.imap(_sign, tasks), strict=True):
                     yield from emit(task, chunk)
         else:
