@@ -13,6 +13,7 @@ from rich.table import Table
 
 from workflow.answers import NO_ANSWER, AnswerPlan
 from workflow.errors import NeedsAnswer
+from workflow.i18n import t, use_language
 from workflow.session import Session
 
 
@@ -64,12 +65,13 @@ def run_chat(session: Session, console: Console, reader: LineReader, plan: Answe
     Raises NeedsAnswer (exit 3) in facilitator mode when nothing answers a prompt and
     no one can be asked."""
     plan = plan or AnswerPlan()
+    use_language(session.config.communication_language)
     interactive = not plan.yes
     prompt = session.current()
     while True:
         render_messages(console, prompt.get("messages") or [])
         if prompt["kind"] == "done":
-            console.print(f"[bold green]Workflow complete.[/] Files are in {session.folder}")
+            console.print(t("workflow_complete", folder=session.folder))
             return 0
         if prompt["kind"] == "question":
             render_question(console, prompt)
@@ -78,15 +80,15 @@ def run_chat(session: Session, console: Console, reader: LineReader, plan: Answe
         else:
             render_menu(console, prompt)
             reply = plan.menu(prompt)
-            label = "Choose> "
+            label = t("choose_prompt")
         if reply is NO_ANSWER:
             if not interactive:
-                what = f"field '{prompt['field']}'" if prompt["kind"] == "question" else "the menu"
-                raise NeedsAnswer(f"step {prompt['step']['id']} ({prompt['step']['title']}): no answer for {what}; "
-                                  "progress is saved. Add it to the answers file or pass --set, then run again")
+                what = t("no_answer_field", field=prompt["field"]) if prompt["kind"] == "question" \
+                    else t("no_answer_menu")
+                raise NeedsAnswer(t("no_answer", id=prompt["step"]["id"], title=prompt["step"]["title"], what=what))
             line = reader.read(label)
             if line is None:
-                console.print(f"Input ended; progress saved. Resume with `cairn chat {session.name}`.")
+                console.print(t("input_ended", name=session.name))
                 return 0
             reply = _command(line, prompt)
         elif plan.active:
@@ -106,7 +108,7 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
         kind = message.get("kind")
         if kind == "header":
             step = message["step"]
-            title = f"Step {step['id']}: {step['title']}"
+            title = t("step_title", id=step["id"], title=step["title"])
             who = f"{step.get('icon') or ''} {step['persona']} — {step['role']}".strip()
             body = f"[bold]{who}[/]\n{message.get('description') or ''}"
             if message.get("style"):
@@ -118,10 +120,10 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
             console.print(Markdown(message["text"]))
         elif kind == "context":
             for doc in message["documents"]:
-                state = doc["summary"] if doc["exists"] else "[yellow]not written yet[/]"
-                console.print(f"[dim]context[/] {doc['path']}: {state}")
+                state = doc["summary"] if doc["exists"] else f"[yellow]{t('not_written')}[/]"
+                console.print(f"[dim]{t('context')}[/] {doc['path']}: {state}")
         elif kind == "knowledge":
-            console.print("[bold]From the knowledge base:[/]")
+            console.print(f"[bold]{t('knowledge_heading')}[/]")
             for result in message["results"]:
                 source = (result.get("source") or {}).get("title", "")
                 console.print(f"  • [{result.get('type')}] {result.get('title')} [dim]({result['id']}; {source})[/]",
@@ -131,11 +133,11 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
         elif kind == "progress":
             _render_progress(console, message["rows"])
         elif kind == "refusal":
-            console.print(f"[bold red]{message['text']}[/] Missing:")
+            console.print(f"[bold red]{message['text']}[/] {t('missing')}")
             for item in message["missing"]:
                 console.print(f"  - {item}", markup=False)
         elif kind == "warning":
-            console.print(f"[yellow]warning:[/] {message['text']}", highlight=False)
+            console.print(f"[yellow]{t('warning')}[/] {message['text']}", highlight=False)
         elif kind == "error":
             console.print(f"[red]{message['text']}[/]", highlight=False)
         elif kind == "done_step":
@@ -153,9 +155,9 @@ def render_question(console: Console, prompt: dict[str, Any]) -> None:
     default = prompt.get("default")
     if default not in (None, "", []):
         shown = ", ".join(map(str, default)) if isinstance(default, list) else default
-        line += f" [dim]\\[default: {shown}][/]"
+        line += f" [dim]\\[{t('default', value=shown)}][/]"
     elif not prompt.get("required"):
-        line += " [dim](optional)[/]"
+        line += f" [dim]{t('optional')}[/]"
     console.print(line, highlight=False)
     if prompt.get("help"):
         console.print(f"[dim]{prompt['help']}[/]", highlight=False)
@@ -166,22 +168,22 @@ def render_menu(console: Console, prompt: dict[str, Any]) -> None:
     console.rule(style="dim")
     console.print(bar, highlight=False)
     if prompt.get("missing"):
-        console.print(f"[dim]Before Continue: {'; '.join(prompt['missing'])}[/]", highlight=False)
+        console.print(f"[dim]{t('before_continue', items='; '.join(prompt['missing']))}[/]", highlight=False)
 
 
 def _render_drafts(console: Console, message: dict[str, Any]) -> None:
     for path in message["documents"]:
-        console.print(f"[dim]drafted[/] {path}", highlight=False)
+        console.print(f"[dim]{t('drafted')}[/] {path}", highlight=False)
     for decision in message["decisions"]:
-        console.print(f"[dim]decision[/] {decision}", highlight=False)
+        console.print(f"[dim]{t('decision')}[/] {decision}", highlight=False)
     for story in message["stories"]:
-        console.print(f"[dim]story[/] {story}", highlight=False)
+        console.print(f"[dim]{t('story')}[/] {story}", highlight=False)
     for error in message["errors"]:
-        console.print(f"[red]problem[/] {error}", highlight=False)
+        console.print(f"[red]{t('problem')}[/] {error}", highlight=False)
 
 
 def _render_progress(console: Console, rows: list[dict[str, Any]]) -> None:
-    table = Table("step", "title", "status", title="Progress")
+    table = Table(*t("progress_columns").split("|"), title=t("progress"))
     for row in rows:
         marker = " ◀" if row.get("current") else ""
         table.add_row(row["id"], row["title"], row["status"] + marker)

@@ -55,9 +55,10 @@ class Draft:
 
 def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: Mapping[str, Any],
                knowledge: list[dict[str, Any]], notes: list[str], project_dir: Path,
-               config: Config) -> Draft:
+               config: Config, visit: int = 1) -> Draft:
     """Render the step's decisions, stories and documents from its answers.
-    Problems are collected in `Draft.errors` (the gate shows them), never raised."""
+    Problems are collected in `Draft.errors` (the gate shows them), never raised.
+    `visit` numbers the visits of this step (a decision id such as `ITER-{{ visit }}` uses it)."""
     draft = Draft()
     env = variables(sidecar, step.id, answers)
     persona = pack.personas.get(step.meta.agent)
@@ -81,13 +82,15 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
         cost_estimate="",
         dataset_summary="",
         dataset_check="",
+        visit=visit,
     )
-    _extras(step, answers, env, context, config)
+    draft.errors.extend(_extras(step, answers, env, context, config))
     ref = knowledge_ref(knowledge)
     for spec in step.meta.decisions:
         try:
             if spec.when and not evaluate(spec.when, env):
                 continue
+            decision_id = render_string(spec.id, context).strip() if "{{" in spec.id else spec.id
             choice = render_string(spec.choice, context).strip()
             rationale = render_string(spec.rationale, context).strip()
         except ExpressionError as exc:
@@ -96,7 +99,7 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
         if not choice or not rationale:
             draft.errors.append(f"decision {spec.id}: needs a choice and a rationale")
             continue
-        draft.decisions.append({"id": spec.id, "step": step.id, "title": spec.title, "choice": choice,
+        draft.decisions.append({"id": decision_id, "step": step.id, "title": spec.title, "choice": choice,
                                 "rationale": rationale, "knowledge_ref": ref, "date": today()})
     earlier = [d for d in sidecar.get("decisions") or [] if d.get("id") not in {x["id"] for x in draft.decisions}]
     context["decisions"] = earlier + draft.decisions
@@ -135,8 +138,10 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
 
 
 def _extras(step: Step, answers: Mapping[str, Any], env: Mapping[str, Any], context: dict[str, Any],
-            config: Config) -> None:
-    """Numbers other parts of Cairn compute for a step's documents."""
+            config: Config) -> list[str]:
+    """Numbers other parts of Cairn compute for a step's documents. Returns the problems that
+    must block the step (a run folder that cannot be read)."""
+    problems = _measurements(answers, env, context)
     if any(o.schema_name == "TrainingSpec" for o in step.meta.outputs):
         try:
             from workflow.training.estimate import estimate_markdown
@@ -162,6 +167,32 @@ def _extras(step: Step, answers: Mapping[str, Any], env: Mapping[str, Any], cont
         except CairnError as exc:
             context["dataset_summary"] = f"_Dataset analysis failed: {exc}_"
             context["dataset_check"] = f"analysis failed: {exc}"
+    return problems
+
+
+def _measurements(answers: Mapping[str, Any], env: Mapping[str, Any], context: dict[str, Any]) -> list[str]:
+    """Prompt-tuning fields (packs/prompt-tuning): the goals file, an `eval inspect` listing,
+    run summaries and the comparison of `candidate_run` against `reference_run` (default:
+    the baseline run). Keyed on this step's own answers, like the other extras."""
+    from workflow import measurements
+
+    problems: list[str] = []
+    context.update(goals_document="", inspection=[], baseline_summary={}, candidate_summary={}, comparison={})
+    if answers.get("goals_file"):
+        context["goals_document"], problem = measurements.goals_text(answers["goals_file"])
+        problems += [f"goals_file: {problem}"] if problem else []
+    if answers.get("inspect_json"):
+        context["inspection"], problem = measurements.inspection(answers["inspect_json"])
+        problems += [f"inspect_json: {problem}"] if problem else []
+    for name in ("baseline_run", "candidate_run"):
+        if answers.get(name):
+            context[name.replace("_run", "_summary")], problem = measurements.run_summary(answers[name])
+            problems += [f"{name}: {problem}"] if problem else []
+    reference = answers.get("reference_run") or env.get("baseline_run")
+    if answers.get("candidate_run") and reference:
+        context["comparison"], problem = measurements.comparison(reference, answers["candidate_run"])
+        problems += [f"comparison: {problem}"] if problem else []
+    return problems
 
 
 def _documents(project_dir: Path) -> list[str]:

@@ -14,6 +14,7 @@ from workflow.drafts import Draft, draft_step, knowledge_ref, variables
 from workflow.expressions import ExpressionError, evaluate
 from workflow.forms import FieldValueError, active, coerce
 from workflow.gating import missing_items
+from workflow.i18n import t
 from workflow.knowledge.protocol import KnowledgeClient, KnowledgeUnavailable
 from workflow.pack_model import FormField, MenuItem, Pack, Step
 from workflow.store import read_sidecar, today
@@ -39,6 +40,7 @@ class Engine:
         self.knowledge = knowledge
         self._sidecar: dict[str, Any] | None = None
         self._sidecar_stamp: tuple[int, int] | None = None
+        self.language = config.communication_language
 
     # ---- reading -------------------------------------------------------------------------------
     def sidecar(self) -> dict[str, Any]:
@@ -105,8 +107,7 @@ class Engine:
             log.append(entry)
         messages: list[dict[str, Any]] = []
         if failure is not None:
-            messages.append({"kind": "warning",
-                             "text": f"Knowledge base unavailable ({failure}); continuing without it."})
+            messages.append({"kind": "warning", "text": t("knowledge_unavailable", self.language, reason=failure)})
         elif shown:
             messages.append({"kind": "knowledge", "results": shown[:8]})
         return log, messages
@@ -143,7 +144,7 @@ class Engine:
             if question.get("skippable"):
                 return "complete", {"outcome": {"kind": "user_skip", "reason": "skipped by the user"},
                                     "outbox": []}
-            return "ask", {"field_error": "This step cannot be skipped.", "outbox": []}
+            return "ask", {"field_error": t("cannot_skip", self.language), "outbox": []}
         if isinstance(reply, dict):
             reply = reply.get("value")
         try:
@@ -169,7 +170,7 @@ class Engine:
         answers = self.with_defaults(step, state.get("answers") or {})
         result = draft_step(pack=self.pack, step=step, sidecar=self.sidecar(), answers=answers,
                             knowledge=state.get("knowledge") or [], notes=state.get("notes") or [],
-                            project_dir=self.project_dir, config=self.config)
+                            project_dir=self.project_dir, config=self.config, visit=int(state.get("visit") or 1))
         self._merge_contributions(step, answers, state, result)
         drafted = {"documents": result.documents, "decisions": result.decisions, "stories": result.stories,
                    "errors": result.errors}
@@ -213,22 +214,23 @@ class Engine:
         item = items.get(text.upper().lstrip("[").rstrip("]"))
         if item is None:
             if not text:
-                return "menu", {"outbox": [{"kind": "info", "text": "Choose an option: " + ", ".join(items)}]}
+                return "menu", {"outbox": [{"kind": "info",
+                                            "text": t("choose_option", self.language, keys=", ".join(items))}]}
             if len(text) <= 2 and text.replace("*", "").isalnum():
-                return "menu", {"outbox": [{"kind": "error", "text": f"Unknown option '{text}'. "
-                                            f"Choose one of: {', '.join(items)}."}]}
+                return "menu", {"outbox": [{"kind": "error", "text": t("unknown_option", self.language, text=text,
+                                                                       keys=", ".join(items))}]}
             notes = list(state.get("notes") or []) + [text]
-            return "draft", {"notes": notes, "outbox": [{"kind": "info", "text": "Noted on this step."}]}
+            return "draft", {"notes": notes, "outbox": [{"kind": "info", "text": t("noted", self.language)}]}
         if item.action == "continue":
             missing = self.missing(state)
             if missing:
-                return "menu", {"outbox": [{"kind": "refusal", "text": "This step cannot be completed yet.",
+                return "menu", {"outbox": [{"kind": "refusal", "text": t("cannot_complete", self.language),
                                             "missing": missing}]}
             return "complete", {"outcome": self._continue_outcome(step, env), "outbox": []}
         if item.action == "revise":
             prefill = {**(state.get("prefill") or {}), **(state.get("answers") or {})}
             return "ask", {"answers": {}, "prefill": prefill, "draft": {}, "outbox": [
-                {"kind": "info", "text": "Revising this step: press Enter to keep an earlier answer."}]}
+                {"kind": "info", "text": t("revising", self.language)}]}
         if item.action == "requery":
             return "knowledge", {"outbox": []}
         if item.action == "skip":

@@ -1,0 +1,88 @@
+"""The engine's own strings (menus, prompts, refusals, errors in the terminal) in each
+`communication_language` of config.yaml. Packs carry their own wording (DESIGN 10)."""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "ja")
+
+_CATALOG: dict[str, dict[str, str]] = {
+    "en": {
+        "step_title": "Step {id}: {title}",
+        "not_written": "not written yet",
+        "context": "context",
+        "knowledge_heading": "From the knowledge base:",
+        "missing": "Missing:",
+        "warning": "warning:",
+        "drafted": "drafted",
+        "decision": "decision",
+        "story": "story",
+        "problem": "problem",
+        "progress": "Progress",
+        "progress_columns": "step|title|status",
+        "default": "default: {value}",
+        "optional": "(optional)",
+        "before_continue": "Before Continue: {items}",
+        "choose_prompt": "Choose> ",
+        "input_ended": "Input ended; progress saved. Resume with `cairn chat {name}`.",
+        "workflow_complete": "[bold green]Workflow complete.[/] Files are in {folder}",
+        "no_answer_field": "field '{field}'",
+        "no_answer_menu": "the menu",
+        "no_answer": "step {id} ({title}): no answer for {what}; progress is saved. "
+                     "Add it to the answers file or pass --set, then run again",
+        "choose_option": "Choose an option: {keys}",
+        "unknown_option": "Unknown option '{text}'. Choose one of: {keys}.",
+        "noted": "Noted on this step.",
+        "cannot_complete": "This step cannot be completed yet.",
+        "revising": "Revising this step: press Enter to keep an earlier answer.",
+        "cannot_skip": "This step cannot be skipped.",
+        "knowledge_unavailable": "Knowledge base unavailable ({reason}); continuing without it.",
+    },
+    "ja": {
+        "step_title": "ステップ {id}: {title}",
+        "not_written": "未作成",
+        "context": "参照",
+        "knowledge_heading": "ナレッジベースより:",
+        "missing": "不足:",
+        "warning": "警告:",
+        "drafted": "下書き",
+        "decision": "決定",
+        "story": "ストーリー",
+        "problem": "問題",
+        "progress": "進捗",
+        "progress_columns": "ステップ|タイトル|状態",
+        "default": "既定値: {value}",
+        "optional": "(任意)",
+        "before_continue": "続行の前に: {items}",
+        "choose_prompt": "選択> ",
+        "input_ended": "入力が終了しました。進捗は保存済みです。`cairn chat {name}` で再開できます。",
+        "workflow_complete": "[bold green]ワークフロー完了。[/] ファイルの場所: {folder}",
+        "no_answer_field": "項目 '{field}'",
+        "no_answer_menu": "メニュー",
+        "no_answer": "ステップ {id} ({title}): {what} への回答がありません。進捗は保存済みです。"
+                     "回答ファイルに追加するか --set を指定して、もう一度実行してください",
+        "choose_option": "選択肢を選んでください: {keys}",
+        "unknown_option": "'{text}' は選択肢にありません。次から選んでください: {keys}。",
+        "noted": "このステップのメモとして記録しました。",
+        "cannot_complete": "このステップはまだ完了できません。",
+        "revising": "このステップを見直します。以前の回答を残すには Enter を押してください。",
+        "cannot_skip": "このステップはスキップできません。",
+        "knowledge_unavailable": "ナレッジベースを利用できません ({reason})。ナレッジなしで続行します。",
+    },
+}
+
+_current = "en"
+
+
+def use_language(language: str | None) -> None:
+    """Make `language` the default of `t` for this process (the terminal sets it per session);
+    an unknown language falls back to English."""
+    global _current
+    _current = language if language in _CATALOG else "en"
+
+
+def t(key: str, language: str | None = None, **values: object) -> str:
+    """The string `key` in `language` (default: the one set by `use_language`), formatted with
+    `values`. Raises KeyError for a key missing from the English catalog (a programming error)."""
+    catalog = _CATALOG.get(language or _current, _CATALOG["en"])
+    text = catalog.get(key) or _CATALOG["en"][key]
+    return text.format(**values) if values else text
