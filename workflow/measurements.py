@@ -58,9 +58,10 @@ def comparison(reference: Any, candidate: Any) -> tuple[dict[str, Any], str | No
         text = f"comparison unavailable: {exc}"
         return {"metrics": [], "effect": text, "markdown": f"_{text}_", "mcnemar_verdict": "", "n_cases": 0}, \
             str(exc)
-    metrics = [{"metric": m.metric, "a_mean": m.a_mean, "b_mean": m.b_mean, "mean_diff": m.mean_diff,
-                "ci_low": m.ci_low, "ci_high": m.ci_high, "p_value": m.p_value, "verdict": m.verdict}
-               for m in result.metrics]
+    metrics: list[dict[str, Any]] = [
+        {"metric": m.metric, "a_mean": m.a_mean, "b_mean": m.b_mean, "mean_diff": m.mean_diff,
+         "ci_low": m.ci_low, "ci_high": m.ci_high, "p_value": m.p_value, "verdict": m.verdict}
+        for m in result.metrics]
     ordered = [m for name in _HEADLINE for m in metrics if m["metric"] == name]
     ordered += [m for m in metrics if m["metric"] not in _HEADLINE]
     effect = "; ".join(f"{m['metric']} {_number(m['mean_diff'])} [{m['ci_low']:.4g}, {m['ci_high']:.4g}] "
