@@ -58,6 +58,13 @@ def resolve_pack_path(pack: str | Path | None) -> Path:
     raise PackError(f"pack '{pack}' not found: give a folder with a pack.yaml or a shipped pack name")
 
 
+def language_variant(root: Path, language: str | None) -> Path:
+    """The pack's translation in `root/<language>/` when it ships one (DESIGN 10), else `root`."""
+    if language and language != "en" and (root / language / "pack.yaml").is_file():
+        return root / language
+    return root
+
+
 def split_frontmatter(text: str) -> tuple[str, str] | None:
     match = _FRONTMATTER.match(text)
     if match is None:

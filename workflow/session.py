@@ -14,7 +14,7 @@ from workflow.errors import ProjectError
 from workflow.fileio import atomic_write_text
 from workflow.knowledge.protocol import KnowledgeClient
 from workflow.pack_model import Pack
-from workflow.packs import load_pack, resolve_pack_path
+from workflow.packs import language_variant, load_pack, resolve_pack_path
 from workflow.store import (
     DECISION_LOG,
     PROJECT_SPEC,
@@ -30,13 +30,25 @@ from workflow.store import (
 THREAD = {"configurable": {"thread_id": "step"}}
 
 
-def create_project(output_dir: Path, name: str, *, user: str, pack_ref: str | None = None) -> Path:
+def create_project(output_dir: Path, name: str, *, user: str, pack_ref: str | None = None,
+                   language: str | None = None) -> Path:
     """Create output/NAME with its sidecar, decision log, project spec and phase folders.
+    A pack that ships `language` (default: config.yaml's communication_language) in a
+    subfolder is used in that language; the sidecar records the folder chosen.
     Raises ProjectError for a bad or existing name, PackError for a broken pack."""
     folder = project_dir(output_dir, name)
     if folder.exists():
         raise ProjectError(f"project '{name}' already exists in {output_dir}; choose another name "
                            f"or open it with `cairn chat {name}`")
+    if pack_ref is not None:
+        if language is None:
+            from workflow.context import current_settings
+
+            language = current_settings().config.communication_language
+        root = resolve_pack_path(pack_ref)
+        variant = language_variant(root, language)
+        if variant != root:
+            pack_ref = str(variant)
     pack = load_pack(pack_ref)
     folder.mkdir(parents=True)
     for phase in pack.phases():
