@@ -36,6 +36,9 @@ _CATALOG: dict[str, dict[str, str]] = {
         "revising": "Revising this step: press Enter to keep an earlier answer.",
         "cannot_skip": "This step cannot be skipped.",
         "knowledge_unavailable": "Knowledge base unavailable ({reason}); continuing without it.",
+        "step_complete": "Step {id} ({title}) complete.",
+        "step_skipped": "Step {id} ({title}) skipped: {reason}",
+        "step_revise": " Revising step {target}; the session returns here afterwards.",
     },
     "ja": {
         "step_title": "ステップ {id}: {title}",
@@ -67,6 +70,9 @@ _CATALOG: dict[str, dict[str, str]] = {
         "revising": "このステップを見直します。以前の回答を残すには Enter を押してください。",
         "cannot_skip": "このステップはスキップできません。",
         "knowledge_unavailable": "ナレッジベースを利用できません ({reason})。ナレッジなしで続行します。",
+        "step_complete": "ステップ {id} ({title}) 完了。",
+        "step_skipped": "ステップ {id} ({title}) をスキップしました: {reason}",
+        "step_revise": " ステップ {target} を見直します。その後このステップに戻ります。",
     },
 }
 

@@ -12,6 +12,7 @@ from workflow import phases, summary
 from workflow.config import Config
 from workflow.errors import ProjectError
 from workflow.fileio import atomic_write_text
+from workflow.i18n import t
 from workflow.knowledge.protocol import KnowledgeClient
 from workflow.pack_model import Pack
 from workflow.packs import language_variant, load_pack, resolve_pack_path
@@ -179,12 +180,13 @@ class Session:
         outcome = values.get("outcome") or {}
         if step is None:
             return []
+        language = self.config.communication_language
         if outcome.get("kind") in ("skip", "user_skip"):
-            text = f"Step {step.id} ({step.title}) skipped: {outcome.get('reason')}"
+            text = t("step_skipped", language, id=step.id, title=step.title, reason=outcome.get("reason"))
         else:
-            text = f"Step {step.id} ({step.title}) complete."
+            text = t("step_complete", language, id=step.id, title=step.title)
         if outcome.get("kind") == "revise":
-            text += f" Revising step {outcome.get('target')}; the session returns here afterwards."
+            text += t("step_revise", language, target=outcome.get("target"))
         return [{"kind": "done_step", "text": text}]
 
     def goto(self, step_id: str) -> None:
