@@ -65,7 +65,8 @@ def run_chat(session: Session, console: Console, reader: LineReader, plan: Answe
     Raises NeedsAnswer (exit 3) in facilitator mode when nothing answers a prompt and
     no one can be asked."""
     plan = plan or AnswerPlan()
-    use_language(session.config.communication_language)
+    # wrappers of a Session (the LLM terminal's) may not carry the config: English then
+    use_language(getattr(getattr(session, "config", None), "communication_language", None))
     interactive = not plan.yes
     prompt = session.current()
     while True:
