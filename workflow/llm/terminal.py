@@ -37,6 +37,7 @@ class UsageSession:
         self._facilitator = facilitator
         self.folder = session.folder
         self.name = session.name
+        self.config = session.config  # the terminal's own strings follow communication_language
 
     def current(self) -> dict[str, Any]:
         return self._session.current()
