@@ -22,6 +22,10 @@ SCHEMA_VERSION = 1
 SIDECAR = "sidecar.yaml"
 DECISION_LOG = "decision-log.md"
 PROJECT_SPEC = "project-spec.md"
+# libyaml (bundled with PyYAML's wheels) when present: the sidecar is read after every completion
+# and the pure-Python parser dominated the time per answered question.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -93,7 +97,7 @@ def read_sidecar(folder: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ProjectError(f"{path} does not exist: is '{folder.name}' a Cairn project?") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         line, problem = yaml_problem(exc)
         where = f" line {line}" if line else ""
@@ -129,7 +133,7 @@ def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def write_sidecar(folder: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(folder / SIDECAR, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    atomic_write_text(folder / SIDECAR, yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
 
 
 def update_sidecar(folder: Path, mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
