@@ -2,33 +2,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cairn
 from tests.conftest import MINI
-from workflow import context
-from workflow.cli import main
 from workflow.store import project_lock, read_sidecar
 
 
 def cairn(args: list[str], out: Path, capsys, monkeypatch, stdin: str = "") -> tuple[int, str, str]:
-    import io
-
     # The knowledge server is exercised in tests/test_knowledge_integration.py; here it is off for speed.
     config = out.parent / "config-no-knowledge.yaml"
     config.write_text("knowledge: {enabled: false}\n", encoding="utf-8")
-    monkeypatch.setattr(sys, "argv", ["cairn", "--output", str(out), "--config", str(config), *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    context._current = None
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cairn(["--output", str(out), "--config", str(config), *args], capsys, monkeypatch, stdin)
 
 
 @pytest.mark.parametrize("name", ["../escape", "a/b", "..", "with space", ""])

@@ -1,30 +1,18 @@
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cairn
 from tests.conftest import MINI
 from tests.llm.openai_server import CannedServer, serve
-from workflow import context
-from workflow.cli import main
 from workflow.store import read_sidecar
 
 
 def cairn(args: list[str], config: Path, out: Path, capsys: pytest.CaptureFixture[str],
           monkeypatch: pytest.MonkeyPatch, stdin: str = "") -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["cairn", "--output", str(out), "--config", str(config), *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    context._current = None
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cairn(["--output", str(out), "--config", str(config), *args], capsys, monkeypatch, stdin)
 
 
 def test_cairn_chat_talks_through_the_configured_server_and_status_shows_the_tokens(

@@ -16,10 +16,9 @@ import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.cli_runner import run_cairn
 from tests.conftest import MINI
 from tests.mcp.mcp_support import ok
-from workflow import context
-from workflow.cli import main
 
 TOKEN = "mcp-s3cret"
 
@@ -85,15 +84,7 @@ def anyio_backend() -> str:
 
 def cairn(args: list[str], out: Path, capsys: pytest.CaptureFixture[str],
           monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["cairn", "--output", str(out), *args])
-    monkeypatch.setattr(context, "_current", None)
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cairn(["--output", str(out), *args], capsys, monkeypatch)
 
 
 def test_config_for_claude_is_a_claude_mcp_add_command_pinning_the_output_folder(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from workflow.cli import main
+from tests.cli_runner import run_cairn
 from workflow.store import new_sidecar, read_sidecar, write_sidecar
 from workflow.training.runs import last_run_summary
 
@@ -23,14 +22,7 @@ def cairn(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], t
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["cairn", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        return run_cairn(list(args), capsys, monkeypatch)
 
     return run
 

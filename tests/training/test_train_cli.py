@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow.cli import main
+from tests.cli_runner import run_cairn
 
 from .helpers import write_spec
 
@@ -24,14 +24,7 @@ def cairn(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], t
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["cairn", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        return run_cairn(list(args), capsys, monkeypatch)
 
     return run
 
