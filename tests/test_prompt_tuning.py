@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli_runner import run_cairn
 from tests.conftest import quiet_console
-from workflow import context
 from workflow.answers import AnswerPlan
 from workflow.chat import StreamReader, run_chat
-from workflow.cli import main
 from workflow.config import Config
 from workflow.errors import NeedsAnswer
 from workflow.i18n import t, use_language
@@ -56,18 +54,9 @@ def _cairn(args: list[str], out: Path, language: str, capsys: pytest.CaptureFixt
            monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
     config = out.parent / f"config-{language}.yaml"
     config.write_text(f"knowledge: {{enabled: false}}\ncommunication_language: {language}\n", encoding="utf-8")
-    monkeypatch.setattr(sys, "argv", ["cairn", "--output", str(out), "--config", str(config), *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    context._current = None
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        context._current = None
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    code, stdout, stderr = run_cairn(["--output", str(out), "--config", str(config), *args], capsys, monkeypatch,
+                                     stdin="")
+    return code, stdout + stderr
 
 
 def test_the_english_pack_runs_end_to_end_with_measured_iterations_and_a_final_report(out: Path) -> None:

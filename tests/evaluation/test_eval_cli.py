@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shlex
 import subprocess
@@ -11,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow import context
-from workflow.cli import main
+from tests.cli_runner import run_cairn
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ECHO = f"{shlex.quote(sys.executable)} -c " + shlex.quote(
@@ -20,16 +18,7 @@ ECHO = f"{shlex.quote(sys.executable)} -c " + shlex.quote(
 
 
 def cairn(args: list[str], out: Path, capsys, monkeypatch) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["cairn", "--output", str(out), *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    context._current = None
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cairn(["--output", str(out), *args], capsys, monkeypatch, stdin="")
 
 
 def _cases(path: Path, rows: list[dict]) -> Path:
