@@ -2,15 +2,19 @@
 
 Every check is total over arbitrary JSON: it never raises, it appends `(code, message)` pairs
 to `out` and returns an `Shape` (turns, prompt and response characters, empty response) when
-the example is usable, or None when it has errors. The chat check is the hot path of
-`validate` / `analyze` on large files, so it is written as one flat loop.
+the example is usable, or None when it has errors. The chat checks are the hot path of
+`validate` / `analyze` on large files: `check_turns` is one flat loop, and `fast_check` parses
+and checks a clean chat line in one typed msgspec decode before any of it runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, Literal
+
+import msgspec
 
 from workflow.data.formats import DatasetFormat
 
@@ -406,3 +410,75 @@ CHECKS: dict[DatasetFormat, Callable[[dict[str, Any], Out], Shape | None]] = {
     DatasetFormat.OPENAI_PREFERENCE: _check_openai_preference,
     DatasetFormat.TEXT: _check_text,
 }
+
+
+FastCheck = Callable[[bytes, Out], Shape | None]
+
+
+def _fast_chat(rules: ChatRules, *, other_top_keys: bool) -> FastCheck:
+    """Parse and check a raw line of a clean chat example in one go, or return None.
+
+    msgspec decodes the line straight into typed records that only a clean example fits: the
+    turn list and, per message, exactly the role and content keys, a known role, string content.
+    Its C validation replaces the dict and type tests of `check_turns`. Whatever does not fit
+    (bad JSON, another key, a blank response, no assistant turn) returns None, and the caller
+    runs the full check, which names the problem. The result of an example both accept is the
+    same (tests/data/test_checks.py holds them to it).
+    """
+    role_type: Any = Literal[tuple(sorted(rules.roles))]
+    message: Any = msgspec.defstruct("Message", [("role", role_type), ("content", str)],
+                                     forbid_unknown_fields=True, gc=False,
+                                     rename={"role": rules.role_key, "content": rules.content_key})
+    example: Any = msgspec.defstruct("Example", [("turns", list[message])], rename={"turns": rules.list_key},
+                                     forbid_unknown_fields=not other_top_keys, gc=False)
+    decode: Callable[[bytes], Any] = msgspec.json.Decoder(example).decode
+    assistant, user, system = rules.assistant, rules.user, rules.system
+    missing_user = ("missing_user_message", f"no {user!r} message")
+    missing_system = ("missing_system_message", "no system message")
+
+    def check(line: bytes, out: Out) -> Shape | None:
+        try:
+            turns = decode(line).turns
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            return None
+        chars = last = n_assistant = n_user = n_system = 0
+        for turn in turns:
+            content = turn.content
+            if not content or content.isspace():
+                return None
+            role = turn.role
+            if role == assistant:
+                n_assistant += 1
+                chars += last
+                last = len(content)
+                continue
+            if role == user:
+                n_user += 1
+            elif role == system:
+                n_system += 1
+            chars += len(content)
+        if not n_assistant:
+            return None
+        if not n_system:
+            out.append(missing_system)
+        if not n_user:
+            out.append(missing_user)
+        return len(turns), chars, last, False
+
+    return check
+
+
+@cache
+def fast_check(fmt: DatasetFormat) -> FastCheck | None:
+    """The one-step parse-and-check for `fmt`'s clean examples, when the format has one.
+
+    openai-chat and sharegpt give meaning to other top-level keys (a warning, a system prompt),
+    so for them any other key sends the example to the full check.
+    """
+    if fmt is DatasetFormat.MESSAGES:
+        return _fast_chat(_MESSAGES, other_top_keys=True)
+    if fmt is DatasetFormat.OPENAI_CHAT:
+        return _fast_chat(_OPENAI, other_top_keys=False)
+    if fmt is DatasetFormat.SHAREGPT:
+        return _fast_chat(_SHAREGPT, other_top_keys=False)
+    return None

@@ -142,11 +142,6 @@ def _nonzero_bytes(flags: np.ndarray) -> np.ndarray:
     return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
 
 
-def newlines(block: bytes) -> np.ndarray:
-    """Offsets of the newline bytes of a block."""
-    return _nonzero_bytes(np.frombuffer(block, dtype=np.uint8) == 10)
-
-
 def candidates(block: bytes) -> np.ndarray:
     """Offsets of the bytes a match must contain. The block is mapped through a byte table and
     searched 8 bytes at a time: a nonzero 64-bit word has a candidate in it, and only those few

@@ -5,6 +5,11 @@ Memory stays bounded whatever the file size: the file is read in byte ranges cut
 20 bytes an example). On a file larger than a few ranges the ranges go to a process pool, one
 worker per core; results come back in file order, so line numbers and problem order are the same
 as a single-process run.
+
+Each line is parsed from its raw bytes by msgspec: for the chat formats a clean example is parsed
+and checked in one typed decode (`checks.fast_check`), anything else is parsed into plain values
+for the full check, and what msgspec refuses goes to `json.loads`, whose verdict and message stand.
+The PII scan runs over the whole range at once (`pii.scan_block`), not line by line.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from workflow.data import pii, tokens
-from workflow.data.checks import CHECKS
+from workflow.data.checks import CHECKS, fast_check
 from workflow.data.formats import DatasetFormat
 from workflow.data.problem import Problem, severity_of
 from workflow.errors import DataError
@@ -30,9 +37,6 @@ CHUNK_BYTES = 4 << 20
 DEFAULT_TOKEN_LIMIT = 16_384
 MAX_LABELS = 1_000
 PII_SAMPLES = 20
-
-_scan_once = json.scanner.c_make_scanner(json.decoder.JSONDecoder())  # type: ignore[attr-defined]
-
 
 @dataclass(frozen=True, kw_only=True)
 class ScanOptions:
@@ -110,30 +114,25 @@ def _label_of(obj: dict[str, Any], path: str) -> str:
     return value if type(value) is str else json.dumps(value, sort_keys=True)[:80]
 
 
-def _parse_slow(line: str) -> tuple[Any, str | None]:
-    """json.loads with its error message, for the lines the fast scanner refused."""
-    try:
-        return json.loads(line), None
-    except ValueError as exc:
-        return None, f"not valid JSON: {exc}"
-    except RecursionError:
-        return None, "not valid JSON: nested too deeply"
+_decode_json = msgspec.json.Decoder().decode
+_PARSE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)
 
 
-def _decode(block: bytes) -> tuple[str, set[int]]:
-    """The block as text, and the (1-based) numbers of lines that are not UTF-8; those lines
-    become a NUL character, which no JSON parser accepts."""
+def _parse_slow(line: bytes) -> tuple[Any, str, str]:
+    """A line msgspec refused: (value, "", "") when the standard library still reads it (NaN,
+    lone surrogates, numbers out of range), else (None, code, message) with json's message."""
     try:
-        return block.decode("utf-8"), set()
+        text = line.decode("utf-8")
     except UnicodeDecodeError:
-        pieces, bad = [], set()
-        for number, raw in enumerate(block.split(b"\n"), start=1):
-            try:
-                pieces.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                pieces.append("\x00")
-                bad.add(number)
-        return "\n".join(pieces), bad
+        return None, "invalid_json", "not valid UTF-8 text"
+    if not text or text.isspace():
+        return None, "blank_line", "blank line"
+    try:
+        return json.loads(text), "", ""
+    except ValueError as exc:
+        return None, "invalid_json", f"not valid JSON: {exc}"
+    except RecursionError:
+        return None, "invalid_json", "not valid JSON: nested too deeply"
 
 
 def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
@@ -141,49 +140,43 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
     result = ChunkResult()
     if block.startswith(b"\xef\xbb\xbf"):
         block = block[3:]
-    text, not_utf8 = _decode(block)
+    lines = block.split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # the block ends with a newline: nothing after it
     check = CHECKS[options.fmt]
     problems = result.problems
     out: list[tuple[str, str]] = []
-    # The scanner parses straight out of the block at an index: no per-line string is made
-    # for a valid line unless its hash is wanted.
-    scan, find = _scan_once, text.find
+    # msgspec parses the raw bytes (and checks they are UTF-8) several times faster than the
+    # standard library; what it refuses goes to json.loads, so the accepted JSON and the error
+    # messages stay the standard library's.
+    decode, parse_errors = _decode_json, _PARSE_ERRORS
     crc32, adler32 = zlib.crc32, zlib.adler32
     prompt_chars, response_chars = array("I"), array("I")
     turns, hashes, valid_lines = result.turns, result.hashes, array("I")
     duplicates, label, portable = options.duplicates, options.label, options.portable_hash
     tokenizer_texts: list[tuple[str, str]] | None = [] if options.tokenizer else None
-    empty = examples = number = start = 0
-    size = len(text)
-    while start < size:
-        number += 1
-        stop = find("\n", start)
-        if stop == -1:
-            stop = size
-        line_start, start = start, stop + 1
-        try:
-            obj, end = scan(text, line_start)
-            if end != stop and (end > stop or not text[end:stop].isspace()):
-                raise ValueError
-        except (ValueError, StopIteration, RecursionError):
-            line = text[line_start:stop]
-            if number in not_utf8:
+    empty = examples = 0
+    # A label or a tokenizer needs the parsed object, which the fast check does not keep.
+    fast = fast_check(options.fmt) if label is None and tokenizer_texts is None else None
+    obj: Any = None
+    for number, line in enumerate(lines, start=1):
+        shape = fast(line, out) if fast is not None else None
+        if shape is None:
+            try:
+                obj = decode(line)
+            except parse_errors:
+                obj, code, message = _parse_slow(line)
+                if code:
+                    if code != "blank_line":
+                        examples += 1
+                    problems.append((number, code, message))
+                    continue
+            if type(obj) is not dict:
                 examples += 1
-                problems.append((number, "invalid_json", "not valid UTF-8 text"))
+                problems.append((number, "data_type", f"the line is a JSON {type(obj).__name__}, not an object"))
                 continue
-            if not line or line.isspace():
-                problems.append((number, "blank_line", "blank line"))
-                continue
-            obj, error = _parse_slow(line)
-            if error is not None:
-                examples += 1
-                problems.append((number, "invalid_json", error))
-                continue
+            shape = check(obj, out)
         examples += 1
-        if type(obj) is not dict:
-            problems.append((number, "data_type", f"the line is a JSON {type(obj).__name__}, not an object"))
-            continue
-        shape = check(obj, out)
         if out:
             for code, message in out:
                 problems.append((number, code, message))
@@ -198,25 +191,20 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
         if is_empty:
             empty += 1
         if duplicates:
-            line = text[line_start:stop]
-            if portable:
-                data = line.encode()
-                hashes.append((crc32(data) << 31) ^ adler32(data))
-            else:
-                hashes.append(hash(line))
+            hashes.append(((crc32(line) << 31) ^ adler32(line)) if portable else hash(line))
         if label is not None:
             result.labels[_label_of(obj, label)] += 1
         if tokenizer_texts is not None:
             from workflow.data.canonical import texts
 
             tokenizer_texts.append(texts(obj, options.fmt))
-    result.lines = number
+    result.lines = len(lines)
     result.examples = examples
     result.empty_responses = empty
     _count_tokens(result, prompt_chars, response_chars, tokenizer_texts, options)
     _check_token_limit(result, valid_lines, options)
     if options.pii:
-        _scan_pii(block, result)
+        _scan_pii(block, lines, result)
     return result
 
 
@@ -249,13 +237,15 @@ def _check_token_limit(result: ChunkResult, valid_lines: array, options: ScanOpt
     result.problems.sort(key=lambda p: p[0])
 
 
-def _scan_pii(block: bytes, result: ChunkResult) -> None:
+def _scan_pii(block: bytes, lines: list[bytes], result: ChunkResult) -> None:
     matches = pii.scan_block(block)
     if not matches:
         return
     import numpy as np
 
-    line_of = (np.searchsorted(pii.newlines(block), [m.offset for m in matches]) + 1).tolist()
+    # Byte offset just past each line's newline; a match belongs to the first line ending after it.
+    ends = np.cumsum(np.fromiter(map(len, lines), np.int64, len(lines)) + 1)
+    line_of = (np.searchsorted(ends, [m.offset for m in matches], side="right") + 1).tolist()
     result.pii_examples = len(set(line_of))
     for match, line in zip(matches, line_of, strict=True):
         result.pii_counts[match.kind] += 1
