@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 
 import httpx2
 import pytest
 
+from tests.net import free_port
 from workflow.config import Config, KnowledgeConfig
 from workflow.knowledge.client import McpKnowledgeClient, open_knowledge_client, server_command
 from workflow.knowledge.protocol import KnowledgeUnavailable
@@ -18,12 +18,6 @@ from workflow.knowledge.server import parse_http
 from .helpers import BASE
 
 TOKEN = "s3cret-token"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

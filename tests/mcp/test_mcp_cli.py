@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tomllib
@@ -19,14 +18,9 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.cli_runner import run_cairn
 from tests.conftest import MINI
 from tests.mcp.mcp_support import ok
+from tests.net import free_port
 
 TOKEN = "mcp-s3cret"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

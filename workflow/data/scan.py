@@ -58,13 +58,13 @@ class ScanOptions:
         return self.max_tokens if self.max_tokens is not None else DEFAULT_TOKEN_LIMIT
 
 
-@dataclass
-class ChunkResult:
-    """What one byte range yielded; line numbers are 1-based within the range."""
+@dataclass(kw_only=True)
+class Measures:
+    """What a pass keeps per example and in total: compact arrays (one entry per valid example,
+    in file order), counters, and PII samples as (line, kind, masked value)."""
 
     lines: int = 0
     examples: int = 0
-    problems: list[tuple[int, str, str]] = field(default_factory=list)
     prompt_tokens: array = field(default_factory=lambda: array("I"))
     response_tokens: array = field(default_factory=lambda: array("I"))
     turns: array = field(default_factory=lambda: array("I"))
@@ -76,29 +76,25 @@ class ChunkResult:
     pii_samples: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-@dataclass
-class ScanResult:
+@dataclass(kw_only=True)
+class ChunkResult(Measures):
+    """What one byte range yielded; line numbers are 1-based within the range."""
+
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class ScanResult(Measures):
     """The merged result of a whole file."""
 
     path: Path
     options: ScanOptions
     size: int = 0
-    lines: int = 0
-    examples: int = 0
     problems: list[Problem] = field(default_factory=list)
     problems_dropped: int = 0
     code_counts: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     warnings: int = 0
-    prompt_tokens: array = field(default_factory=lambda: array("I"))
-    response_tokens: array = field(default_factory=lambda: array("I"))
-    turns: array = field(default_factory=lambda: array("I"))
-    hashes: array = field(default_factory=lambda: array("q"))
-    empty_responses: int = 0
-    labels: Counter[str] = field(default_factory=Counter)
-    pii_counts: Counter[str] = field(default_factory=Counter)
-    pii_examples: int = 0
-    pii_samples: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def valid(self) -> int:
