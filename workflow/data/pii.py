@@ -17,10 +17,8 @@ import numpy as np
 
 KINDS = ("email", "phone", "card", "ip", "api_key")
 
-_CLASS = bytearray(256)
-for _byte in b"0123456789@-_Kz":
-    _CLASS[_byte] = _byte
-_TABLE = bytes(_CLASS)
+# Besides the digits, the bytes a match must contain: "@" (email) and the key anchors below.
+_MARKS = b"@-_Kz"
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _IP = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])")
@@ -143,11 +141,15 @@ def _nonzero_bytes(flags: np.ndarray) -> np.ndarray:
 
 
 def candidates(block: bytes) -> np.ndarray:
-    """Offsets of the bytes a match must contain. The block is mapped through a byte table and
-    searched 8 bytes at a time: a nonzero 64-bit word has a candidate in it, and only those few
-    words are looked at byte by byte (a byte-wise nonzero over megabytes costs more than the
-    table lookup itself)."""
-    return _nonzero_bytes(np.frombuffer(block.translate(_TABLE), dtype=np.uint8))
+    """Offsets of the bytes a match must contain (digits and `_MARKS`). numpy compares the whole
+    block a few times (vectorised, several times faster than a `bytes.translate` table lookup),
+    and the flags are searched 8 bytes at a time: a nonzero 64-bit word has a candidate in it,
+    and only those few words are looked at byte by byte."""
+    raw = np.frombuffer(block, dtype=np.uint8)
+    flags = (raw - np.uint8(48)) < 10
+    for mark in _MARKS:
+        flags |= raw == mark
+    return _nonzero_bytes(flags)
 
 
 def scan_block(block: bytes) -> list[Match]:
