@@ -16,7 +16,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install -q -c constraints.txt -e '.[dev,train,llm]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,train,llm,pii]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workflow.data.pii import KINDS
 from workflow.data.problem import Problem
 from workflow.data.scan import ScanOptions, ScanResult, scan_file
 
@@ -51,7 +52,9 @@ def analysis_of(result: ScanResult, *, short_tokens: int = SHORT_TOKENS) -> dict
         "responses": {"empty": result.empty_responses, "empty_rate": rate(result.empty_responses),
                       "short": short, "short_rate": rate(short), "short_below_tokens": short_tokens},
         "labels": labels,
-        "pii": {"counts": {k: result.pii_counts.get(k, 0) for k in ("email", "phone", "card", "ip", "api_key")},
+        "pii": {"engine": "cairn" + (f" + presidio ({result.options.presidio})" if result.options.presidio else ""),
+                "counts": {**{k: result.pii_counts.get(k, 0) for k in KINDS},
+                           **{k: n for k, n in sorted(result.pii_counts.items()) if k not in KINDS}},
                 "examples_with_pii": result.pii_examples, "rate": rate(result.pii_examples),
                 "samples": [{"line": line, "kind": kind, "masked": masked}
                             for line, kind, masked in result.pii_samples]},
@@ -65,6 +68,7 @@ def analyze_file(
     label: str | None = None,
     tokenizer: str | None = None,
     max_tokens: int | None = None,
+    presidio: str | None = None,
     short_tokens: int = SHORT_TOKENS,
     on_problem: Callable[[Problem], None] | None = None,
     advance: Callable[[int], None] | None = None,
@@ -72,15 +76,19 @@ def analyze_file(
 ) -> tuple[dict[str, Any], ScanResult]:
     """Analyze a JSONL file in one streaming pass (format detected when `fmt` is None or "auto").
 
+    `presidio` names a spaCy model (package or folder): the PII scan then also runs Presidio
+    (the `pii` extra) for names, places and other entities Cairn's own scan does not cover.
+
     Returns the analysis dict and the scan result it came from (for plots and review).
 
     Raises:
         DataError: the file cannot be read or its format cannot be detected.
         ConfigError: `fmt` is not a known format.
-        MissingExtra: a tokenizer was given but its library is not installed.
+        MissingExtra: a tokenizer or Presidio was asked for but its library is not installed.
     """
     from workflow.data.formats import resolve_format
 
-    options = ScanOptions(fmt=resolve_format(fmt, path), label=label, tokenizer=tokenizer, max_tokens=max_tokens)
+    options = ScanOptions(fmt=resolve_format(fmt, path), label=label, tokenizer=tokenizer, max_tokens=max_tokens,
+                          presidio=presidio)
     result = scan_file(Path(path), options, on_problem=on_problem, advance=advance, jobs=jobs)
     return analysis_of(result, short_tokens=short_tokens), result

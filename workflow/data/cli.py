@@ -17,6 +17,10 @@ File = Annotated[Path, typer.Argument(help="A JSONL file (never modified).")]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help=f"auto (detect) or one of: {FORMATS}.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 LabelOption = Annotated[str | None, typer.Option("--label", help="Field holding a class label (dotted path).")]
+PresidioOption = Annotated[str | None, typer.Option(
+    "--presidio", metavar="SPACY_MODEL",
+    help="Also scan for names, places and other PII with Microsoft Presidio (the 'pii' extra), using this "
+         "installed spaCy model or model folder, e.g. en_core_web_lg. Slower: milliseconds per example.")]
 
 
 def _emit(value: Any) -> None:
@@ -77,6 +81,7 @@ def analyze(
     plots: Annotated[Path | None, typer.Option("--plots", help="Folder for PNG histograms.")] = None,
     tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="Local tokenizer folder.")] = None,
     short: Annotated[int, typer.Option("--short", min=1, help="Responses under this many tokens are short.")] = 5,
+    presidio: PresidioOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Counts, turns, tokens, label balance, duplicates, empty responses, PII.
@@ -89,7 +94,7 @@ def analyze(
 
     with progress(f"analyzing {file.name}", _size(file)) as advance:
         analysis, result = analyze_file(file, fmt, label=label, tokenizer=tokenizer, short_tokens=short,
-                                        advance=advance)
+                                        presidio=presidio, advance=advance)
     if plots is not None:
         from workflow.data.plots import write_plots
 
@@ -111,6 +116,7 @@ def review(
     max_empty: Annotated[float, typer.Option("--max-empty", help="Fail at this empty-response rate.")] = 0.01,
     max_class_ratio: Annotated[float, typer.Option("--max-class-ratio",
                                                    help="Largest / smallest class allowed.")] = 3.0,
+    presidio: PresidioOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Rule-based pass/fail with stated thresholds; exit code 1 when a rule fails.
@@ -124,7 +130,7 @@ def review(
     from workflow.data.review import review as run_review
 
     with progress(f"reviewing {file.name}", _size(file)) as advance:
-        analysis, _ = analyze_file(file, fmt, label=label, advance=advance)
+        analysis, _ = analyze_file(file, fmt, label=label, presidio=presidio, advance=advance)
     verdict = run_review(analysis, Thresholds(max_duplicate_rate=max_duplicates, max_empty_rate=max_empty,
                                               max_class_ratio=max_class_ratio))
     if as_json:

@@ -75,8 +75,10 @@ def mask(kind: str, value: str) -> str:
         return "*" * (len(digits) - keep) + digits[-keep:]
     if kind == "ip":
         return value.split(".", 1)[0] + ".*.*.*"
-    prefix = re.match(r"-----BEGIN|[A-Za-z]+[-_]|[A-Z]{4}", value)
-    return (prefix.group(0) if prefix else value[:2]) + "***"
+    if kind == "api_key":
+        prefix = re.match(r"-----BEGIN|[A-Za-z]+[-_]|[A-Z]{4}", value)
+        return (prefix.group(0) if prefix else value[:2]) + "***"
+    return value[:1] + "***"  # names, places, ids found by Presidio
 
 
 def _near(raw: np.ndarray, pos: np.ndarray, before: bytes, after: bytes) -> np.ndarray:

@@ -81,7 +81,8 @@ def analysis_text(a: dict[str, Any]) -> list[str]:
             lines.append(f"    {name}: {count:,}")
     pii = a["pii"]
     found = ", ".join(f"{kind} {n:,}" for kind, n in pii["counts"].items() if n) or "none"
-    lines.append(f"  PII-like strings: {found} in {pii['examples_with_pii']:,} examples")
+    engine = f" (scan: {pii['engine']})" if pii.get("engine", "cairn") != "cairn" else ""
+    lines.append(f"  PII-like strings: {found} in {pii['examples_with_pii']:,} examples{engine}")
     for sample in pii["samples"][:5]:
         lines.append(f"    line {sample['line']}: {sample['kind']} {sample['masked']}")
     return lines

@@ -48,6 +48,8 @@ class ScanOptions:
     tokenizer: str | None = None
     label: str | None = None
     pii: bool = True
+    # A spaCy model (name or folder): the PII scan also runs Presidio on each example's text.
+    presidio: str | None = None
     duplicates: bool = True
     # Python's str hash is fast and 64-bit but seeded per process: workers made by fork share the
     # parent's seed, workers made by spawn do not, and then a crc32/adler32 pair is used instead.
@@ -150,10 +152,12 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
     prompt_chars, response_chars = array("I"), array("I")
     turns, hashes, valid_lines = result.turns, result.hashes, array("I")
     duplicates, label, portable = options.duplicates, options.label, options.portable_hash
-    tokenizer_texts: list[tuple[str, str]] | None = [] if options.tokenizer else None
+    presidio = options.presidio if options.pii else None
+    # (prompt, response) of each valid example, for a tokenizer or Presidio.
+    example_texts: list[tuple[str, str]] | None = [] if options.tokenizer or presidio else None
     empty = examples = 0
-    # A label or a tokenizer needs the parsed object, which the fast check does not keep.
-    fast = fast_check(options.fmt) if label is None and tokenizer_texts is None else None
+    # A label or the texts need the parsed object, which the fast check does not keep.
+    fast = fast_check(options.fmt) if label is None and example_texts is None else None
     obj: Any = None
     for number, line in enumerate(lines, start=1):
         shape = fast(line, out) if fast is not None else None
@@ -190,17 +194,24 @@ def scan_block(block: bytes, options: ScanOptions) -> ChunkResult:
             hashes.append(((crc32(line) << 31) ^ adler32(line)) if portable else hash(line))
         if label is not None:
             result.labels[_label_of(obj, label)] += 1
-        if tokenizer_texts is not None:
+        if example_texts is not None:
             from workflow.data.canonical import texts
 
-            tokenizer_texts.append(texts(obj, options.fmt))
+            example_texts.append(texts(obj, options.fmt))
     result.lines = len(lines)
     result.examples = examples
     result.empty_responses = empty
-    _count_tokens(result, prompt_chars, response_chars, tokenizer_texts, options)
+    _count_tokens(result, prompt_chars, response_chars, example_texts, options)
     _check_token_limit(result, valid_lines, options)
     if options.pii:
-        _scan_pii(block, lines, result)
+        findings = _pii_findings(block, lines)
+        if presidio and example_texts:
+            from workflow.data.presidio import scan_texts
+
+            found = scan_texts(presidio, ["\n".join(t) for t in example_texts])
+            findings += [(valid_lines[i], kind, masked) for i, kind, masked in found]
+            findings.sort(key=lambda f: f[0])
+        _record_pii(findings, result)
     return result
 
 
@@ -233,20 +244,25 @@ def _check_token_limit(result: ChunkResult, valid_lines: array, options: ScanOpt
     result.problems.sort(key=lambda p: p[0])
 
 
-def _scan_pii(block: bytes, lines: list[bytes], result: ChunkResult) -> None:
+def _pii_findings(block: bytes, lines: list[bytes]) -> list[tuple[int, str, str]]:
+    """(line, kind, masked value) of each match of Cairn's own scan, in file order."""
     matches = pii.scan_block(block)
     if not matches:
-        return
+        return []
     import numpy as np
 
     # Byte offset just past each line's newline; a match belongs to the first line ending after it.
     ends = np.cumsum(np.fromiter(map(len, lines), np.int64, len(lines)) + 1)
     line_of = (np.searchsorted(ends, [m.offset for m in matches], side="right") + 1).tolist()
-    result.pii_examples = len(set(line_of))
-    for match, line in zip(matches, line_of, strict=True):
-        result.pii_counts[match.kind] += 1
+    return [(line, m.kind, m.masked) for m, line in zip(matches, line_of, strict=True)]
+
+
+def _record_pii(findings: list[tuple[int, str, str]], result: ChunkResult) -> None:
+    result.pii_examples = len({line for line, _, _ in findings})
+    for line, kind, masked in findings:
+        result.pii_counts[kind] += 1
         if len(result.pii_samples) < PII_SAMPLES:
-            result.pii_samples.append((line, match.kind, match.masked))
+            result.pii_samples.append((line, kind, masked))
 
 
 def scan_range(path: str, start: int, end: int, options: ScanOptions) -> ChunkResult:
@@ -383,6 +399,10 @@ def scan_file(
         raise DataError(f"cannot open {path}: {exc.strerror or exc}") from None
     if options.tokenizer:
         tokens.load_counter(options.tokenizer)  # fail early, in this process, with a clear message
+    if options.presidio and options.pii:
+        from workflow.data.presidio import load_analyzer
+
+        load_analyzer(options.presidio)  # the same; forked workers inherit the loaded model
     total = ScanResult(path=path, options=options, size=size)
     jobs = default_jobs() if jobs is None else jobs
     if jobs > 1:
