@@ -38,6 +38,7 @@ DEFAULT_TOKEN_LIMIT = 16_384
 MAX_LABELS = 1_000
 PII_SAMPLES = 20
 
+
 @dataclass(frozen=True, kw_only=True)
 class ScanOptions:
     """What one pass checks and measures."""
