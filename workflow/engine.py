@@ -21,7 +21,7 @@ from workflow.store import read_sidecar, today
 
 _EMPTY: dict[str, Any] = {"str": "", "text": "", "path": "", "choice": "", "list": [], "multi": []}
 # Replies a tool front end (the MCP server) may send at any question or menu, besides plain answers.
-COMMANDS = frozenset({"answers", "document", "decision", "stories", "choose"})
+COMMANDS = frozenset({"answers", "document", "decision", "stories", "choose", "knowledge"})
 _DECISION_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 _STORY_KEYS = {"title", "description", "acceptance_criteria"}
 
@@ -267,6 +267,10 @@ class Engine:
         try:
             if reply["command"] == "choose":
                 return self._choose(state, reply, at)
+            if reply["command"] == "knowledge":
+                # A query the assistant made: kept with the visit (and so in the sidecar's
+                # knowledge_log at completion), without moving the visit.
+                return at, {**self._cmd_knowledge(state, reply), "outbox": []}
             handler = {"answers": self._cmd_answers, "document": self._cmd_document,
                        "decision": self._cmd_decision, "stories": self._cmd_stories}[reply["command"]]
             result, update = handler(state, reply)
@@ -378,6 +382,16 @@ class Engine:
                  "date": today()}
         recorded = [d for d in state.get("recorded") or [] if d.get("id") != decision_id] + [entry]
         return {"recorded": True, "id": decision_id}, {"recorded": recorded}
+
+    @staticmethod
+    def _cmd_knowledge(state: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
+        tool, query, found = reply.get("tool"), reply.get("topic_or_query"), reply.get("results")
+        if not isinstance(tool, str) or not isinstance(query, str) or not isinstance(found, list):
+            raise CommandRefused("knowledge: expected tool, topic_or_query and a list of results")
+        results = [_brief(r) for r in found if isinstance(r, dict)]
+        entry = {"tool": tool, "topic_or_query": query, "ok": bool(reply.get("ok")),
+                 "result_ids": [r["id"] for r in results], "results": results}
+        return {"knowledge": [*(state.get("knowledge") or []), entry], "result": {"logged": True}}
 
     def _cmd_stories(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         step = self.pack.step(state["step"])

@@ -333,17 +333,40 @@ async def test_query_knowledge_passes_through_and_names_the_tool(client: Client,
     result = await ok(client, "query_knowledge", {"project": project, "tool": "get_warnings",
                                                   "topic_or_query": "data leakage", "limit": 3})
     assert result["results"][0]["title"] == "About data leakage"
-    assert knowledge.calls[-1] == ("get_warnings", {"limit": 3, "topic": "data leakage"})
+    # The first query also starts the step's visit, which makes the step's own queries.
+    assert knowledge.calls[0] == ("get_warnings", {"limit": 3, "topic": "data leakage"})
     await ok(client, "query_knowledge", {"project": project, "tool": "search_knowledge", "topic_or_query": "lora"})
     assert knowledge.calls[-1] == ("search_knowledge", {"limit": 10, "query": "lora"})
 
 
+async def test_an_assistants_queries_are_logged_with_the_step_they_were_made_in(
+    client: Client, out: Path
+) -> None:
+    project = await new(client)
+    await ok(client, "submit_answers", {"project": project, "answers": {"use_case": "triage"}})
+    await ok(client, "query_knowledge", {"project": project, "tool": "get_warnings", "topic_or_query": "leakage"})
+    view = await ok(client, "current_step", {"project": project})
+    assert view["kind"] == "menu"  # the query did not move the visit
+    assert "About leakage" in [k["title"] for k in view["knowledge"]]
+    assert (await ok(client, "choose", {"project": project, "option": "C"}))["advanced"] is True
+    log = read_sidecar(out / project)["knowledge_log"]
+    assert [(e["step"], e["tool"], e["topic_or_query"], e["ok"]) for e in log][-1] == (
+        "1", "get_warnings", "leakage", True)
+    assert log[-1]["result_ids"] == ["dec-2"]  # the step's own query was dec-1
+    assert [e["step"] for e in log].count("1") == 2
+
+
 @pytest.mark.parametrize("knowledge", [FakeKnowledge(fail=True)], ids=["down"])
-async def test_unavailable_knowledge_is_a_warning_in_the_step_and_an_error_for_a_query(client: Client) -> None:
+async def test_unavailable_knowledge_is_a_warning_in_the_step_and_an_error_for_a_query(client: Client,
+                                                                                      out: Path) -> None:
     project = await new(client)
     view = await ok(client, "current_step", {"project": project})
     assert view["knowledge"] == [] and "unavailable" in view["knowledge_warning"]
     assert "timed out" in await refused(client, "query_knowledge", {"project": project, "tool": "list_sources"})
+    await ok(client, "submit_answers", {"project": project, "answers": {"use_case": "triage"}})
+    await ok(client, "choose", {"project": project, "option": "C"})
+    failed = [e for e in read_sidecar(out / project)["knowledge_log"] if e["tool"] == "list_sources"]
+    assert failed == [{"step": "1", "tool": "list_sources", "topic_or_query": "", "result_ids": [], "ok": False}]
 
 
 async def test_a_step_begun_in_the_terminal_is_finished_through_the_tools(client: Client, out: Path) -> None:

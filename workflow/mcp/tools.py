@@ -232,7 +232,21 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
                 arguments = {"topic": topic_or_query, "source_ids": source_ids or [], "limit_per_source": limit}
             elif tool != "list_sources":
                 arguments["topic"] = topic_or_query
-            return KnowledgeResult.model_validate(ws.knowledge.call(tool, arguments))
+            try:
+                response = ws.knowledge.call(tool, arguments)
+            except KnowledgeUnavailable:
+                log(ok=False, results=[])
+                raise
+            result = KnowledgeResult.model_validate(response)
+            log(ok=True, results=result.results)
+            return result
+
+        def log(*, ok: bool, results: list[dict[str, Any]]) -> None:
+            """Keep the query with the step in progress, as the terminal keeps its own queries."""
+            with ws.project(project) as session:
+                if session.current()["kind"] != "done":
+                    session.send({"command": "knowledge", "tool": tool, "topic_or_query": topic_or_query,
+                                  "ok": ok, "results": results})
 
         return run(ask)
 
