@@ -55,10 +55,13 @@ class Draft:
 
 def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: Mapping[str, Any],
                knowledge: list[dict[str, Any]], notes: list[str], project_dir: Path,
-               config: Config, visit: int = 1) -> Draft:
+               config: Config, visit: int = 1, recorded: list[dict[str, Any]] | None = None,
+               added_stories: list[dict[str, Any]] | None = None) -> Draft:
     """Render the step's decisions, stories and documents from its answers.
     Problems are collected in `Draft.errors` (the gate shows them), never raised.
-    `visit` numbers the visits of this step (a decision id such as `ITER-{{ visit }}` uses it)."""
+    `visit` numbers the visits of this step (a decision id such as `ITER-{{ visit }}` uses it).
+    `recorded` decisions (replacing a drafted one with the same id) and `added_stories` come from
+    an assistant over MCP; they are merged before the documents render, so the documents show them."""
     draft = Draft()
     env = variables(sidecar, step.id, answers)
     persona = pack.personas.get(step.meta.agent)
@@ -101,6 +104,13 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
             continue
         draft.decisions.append({"id": decision_id, "step": step.id, "title": spec.title, "choice": choice,
                                 "rationale": rationale, "knowledge_ref": ref, "date": today()})
+    for decision in recorded or []:
+        ids = [d["id"] for d in draft.decisions]
+        if decision["id"] in ids:
+            draft.decisions[ids.index(decision["id"])] = dict(decision)
+        else:
+            draft.decisions.append(dict(decision))
+        draft.errors = [e for e in draft.errors if not e.startswith(f"decision {decision['id']}: ")]
     earlier = [d for d in sidecar.get("decisions") or [] if d.get("id") not in {x["id"] for x in draft.decisions}]
     context["decisions"] = earlier + draft.decisions
     if step.meta.stories:
@@ -118,6 +128,8 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
                 })
             except ExpressionError as exc:
                 draft.errors.append(f"stories: {exc}")
+        for number, story in enumerate(added_stories or [], start=len(draft.stories) + 1):
+            draft.stories.append({"id": f"{step.meta.stories.prefix}-S{number:02d}", **story})
     all_stories = dict(sidecar.get("stories") or {})
     if step.meta.stories:
         all_stories[step.meta.stories.key] = draft.stories

@@ -170,8 +170,9 @@ class Engine:
         answers = self.with_defaults(step, state.get("answers") or {})
         result = draft_step(pack=self.pack, step=step, sidecar=self.sidecar(), answers=answers,
                             knowledge=state.get("knowledge") or [], notes=state.get("notes") or [],
-                            project_dir=self.project_dir, config=self.config, visit=int(state.get("visit") or 1))
-        self._merge_contributions(step, answers, state, result)
+                            project_dir=self.project_dir, config=self.config, visit=int(state.get("visit") or 1),
+                            recorded=state.get("recorded"), added_stories=state.get("added_stories"))
+        self._merge_saved(step, answers, state, result)
         drafted = {"documents": result.documents, "decisions": result.decisions, "stories": result.stories,
                    "errors": result.errors}
         message = {"kind": "drafts", "documents": sorted(result.documents),
@@ -463,9 +464,9 @@ class Engine:
                                  "so first (for example the decision and its reason)")
         return out
 
-    def _merge_contributions(self, step: Step, answers: dict[str, Any], state: dict[str, Any], draft: Draft) -> None:
-        """Put what the assistant wrote over the engine's drafts: its documents (while the step
-        still writes them), its decisions (replacing a drafted one with the same id) and its stories."""
+    def _merge_saved(self, step: Step, answers: dict[str, Any], state: dict[str, Any], draft: Draft) -> None:
+        """Put the documents the assistant saved over the engine's drafts, while the step still
+        writes them (its decisions and stories went into the draft before the documents rendered)."""
         env = self.env(step.id, answers)
         for path, content in (state.get("saved") or {}).items():
             output = next((o for o in step.meta.outputs if o.path == path), None)
@@ -476,17 +477,6 @@ class Engine:
             if wanted:
                 draft.documents[path] = content
                 draft.errors = [e for e in draft.errors if not e.startswith(f"{path}: ")]
-        for decision in state.get("recorded") or []:
-            ids = [d["id"] for d in draft.decisions]
-            if decision["id"] in ids:
-                draft.decisions[ids.index(decision["id"])] = dict(decision)
-            else:
-                draft.decisions.append(dict(decision))
-            draft.errors = [e for e in draft.errors if not e.startswith(f"decision {decision['id']}: ")]
-        if step.meta.stories:
-            start = len(draft.stories) + 1
-            for number, story in enumerate(state.get("added_stories") or [], start=start):
-                draft.stories.append({"id": f"{step.meta.stories.prefix}-S{number:02d}", **story})
 
     # ---- complete ------------------------------------------------------------------------------
     def complete(self, state: dict[str, Any]) -> dict[str, Any]:

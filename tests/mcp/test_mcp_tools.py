@@ -184,6 +184,26 @@ async def test_added_stories_follow_the_drafted_ones_and_need_a_step_that_has_st
     stories = read_sidecar(out / project)["stories"]["step_2_training"]
     assert stories[1] == {"id": "TRAIN-S02", "title": "Build the eval set", "description": "200 labelled tickets",
                           "acceptance_criteria": ["reviewed"]}
+    assert "- TRAIN-S02 Build the eval set" in (out / project / "phase-2-training" / "train.md").read_text(
+        encoding="utf-8"), "the step's document lists the added story"
+
+
+async def test_documents_show_the_decisions_the_assistant_recorded(client: Client, out: Path) -> None:
+    project = await new(client)
+    await ok(client, "submit_answers", {"project": project, "answers": {"use_case": "u", "architecture": "rag-only"}})
+    await ok(client, "choose", {"project": project, "option": "C"})
+    await ok(client, "choose", {"project": project, "option": "C"})
+    await ok(client, "submit_answers", {"project": project, "answers": {"decision": "GO"}})
+    await ok(client, "record_decision", {"project": project, "id": "INTEG-001", "title": "Go or revise",
+                                         "choice": "GO after the load test", "rationale": "p95 under 2 s"})
+    await ok(client, "record_decision", {"project": project, "id": "INTEG-002", "title": "Rollout",
+                                         "choice": "canary at 5%", "rationale": "limits the blast radius"})
+    view = await ok(client, "current_step", {"project": project})
+    assert [d["id"] for d in view["drafts"]["decisions"]] == ["INTEG-001", "INTEG-002"]
+    await ok(client, "choose", {"project": project, "option": "C"})
+    review = (out / project / "phase-6-integration" / "review.md").read_text(encoding="utf-8")
+    assert "- INTEG-001: GO after the load test" in review and "- INTEG-002: canary at 5%" in review
+    assert "- INTEG-001: GO\n" not in review
 
 
 async def test_revise_with_a_target_reopens_that_step_prefilled_then_returns(client: Client, out: Path) -> None:
