@@ -4,30 +4,23 @@ and hand completion to `completion.commit_step`. Only `complete` writes files.""
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
-from workflow import completion, summary
+from workflow import completion, contributions, summary
 from workflow.config import Config
-from workflow.drafts import Draft, draft_step, knowledge_ref, variables
+from workflow.contributions import CommandRefused, base_answers, brief
+from workflow.drafts import Draft, draft_step, variables
 from workflow.expressions import ExpressionError, evaluate
-from workflow.forms import FieldValueError, active, coerce
+from workflow.forms import FieldValueError, active, answer_value, coerce, empty_value
 from workflow.gating import missing_items
 from workflow.i18n import t
 from workflow.knowledge.protocol import KnowledgeClient, KnowledgeUnavailable
-from workflow.pack_model import FormField, MenuItem, Pack, Step
-from workflow.store import read_sidecar, today
+from workflow.pack_model import MenuItem, Pack, Step
+from workflow.store import read_sidecar
 
-_EMPTY: dict[str, Any] = {"str": "", "text": "", "path": "", "choice": "", "list": [], "multi": []}
 # Replies a tool front end (the MCP server) may send at any question or menu, besides plain answers.
-COMMANDS = frozenset({"answers", "document", "decision", "stories", "choose", "knowledge"})
-_DECISION_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
-_STORY_KEYS = {"title", "description", "acceptance_criteria"}
-
-
-class CommandRefused(Exception):
-    """A command's arguments do not fit the step; the message names the argument and the fix."""
+COMMANDS = frozenset({*contributions.KINDS, "choose"})
 
 
 class Engine:
@@ -99,7 +92,7 @@ class Engine:
             if failure is None:
                 try:
                     response = self.knowledge.call(query.tool, query.arguments())
-                    results = [_brief(r) for r in response.get("results", [])]
+                    results = [brief(r) for r in response.get("results", [])]
                     entry.update(ok=True, results=results, result_ids=[r["id"] for r in results])
                     shown.extend(r for r in results if r["id"] not in {s["id"] for s in shown})
                 except KnowledgeUnavailable as exc:
@@ -148,21 +141,12 @@ class Engine:
         if isinstance(reply, dict):
             reply = reply.get("value")
         try:
-            value = self._value(name, spec, reply, question.get("default"))
+            value = answer_value(name, spec, reply, question.get("default"))
         except FieldValueError as exc:
             return "ask", {"field_error": str(exc), "outbox": []}
         answers = dict(state.get("answers") or {})
         answers[name] = value
         return "ask", {"answers": answers, "field_error": None, "outbox": []}
-
-    @staticmethod
-    def _value(name: str, spec: FormField, reply: Any, default: Any) -> Any:
-        blank = reply is None or (isinstance(reply, str) and not reply.strip())
-        if blank and default is not None:
-            return coerce(name, spec, default)
-        if blank and not spec.required:
-            return _EMPTY.get(spec.type)
-        return coerce(name, spec, reply)
 
     # ---- draft and menu ------------------------------------------------------------------------
     def draft(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -268,15 +252,13 @@ class Engine:
         try:
             if reply["command"] == "choose":
                 return self._choose(state, reply, at)
-            if reply["command"] == "knowledge":
-                # A query the assistant made: kept with the visit (and so in the sidecar's
-                # knowledge_log at completion), without moving the visit.
-                return at, {**self._cmd_knowledge(state, reply), "outbox": []}
-            handler = {"answers": self._cmd_answers, "document": self._cmd_document,
-                       "decision": self._cmd_decision, "stories": self._cmd_stories}[reply["command"]]
-            result, update = handler(state, reply)
+            result, update = contributions.take(self, state, reply)
         except CommandRefused as exc:
             return at, {"result": {"error": str(exc)}, "outbox": []}
+        if reply["command"] == "knowledge":
+            # A query the assistant made: kept with the visit (and so in the sidecar's
+            # knowledge_log at completion), without moving the visit.
+            return at, {**update, "result": result, "outbox": []}
         goto, settled = self._settle({**state, **update})
         return goto, {**update, **settled, "result": result, "field_error": None, "outbox": []}
 
@@ -296,124 +278,9 @@ class Engine:
         env = self.env(step.id, out)
         for name, spec in step.meta.form.items():
             if name not in out and not spec.required and active(spec, env):
-                out[name] = _EMPTY.get(spec.type)
+                out[name] = empty_value(spec)
         return {name: value for name, value in out.items()
                 if name not in step.meta.form or active(step.meta.form[name], env)}
-
-    def _base_answers(self, step: Step, state: dict[str, Any]) -> dict[str, Any]:
-        """A reopened step starts from its earlier answers, as the terminal offers them as defaults."""
-        prefill = {k: v for k, v in (state.get("prefill") or {}).items() if k in step.meta.form}
-        return {**prefill, **(state.get("answers") or {})}
-
-    def _cmd_answers(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        values = reply.get("values")
-        if not isinstance(values, dict):
-            raise CommandRefused("answers: expected a mapping of field names to values")
-        step = self.pack.step(state["step"])
-        answers = self._base_answers(step, state)
-        prefill = state.get("prefill") or {}
-        accepted: dict[str, Any] = {}
-        errors: dict[str, str] = {}
-        for name, raw in values.items():
-            spec = step.meta.form.get(str(name))
-            if spec is None:
-                errors[str(name)] = (f"{name}: step {step.id} has no such field; its fields are "
-                                     f"{', '.join(step.meta.form) or 'none'}")
-                continue
-            try:
-                accepted[name] = self._value(name, spec, raw, prefill.get(name, spec.default))
-            except FieldValueError as exc:
-                errors[name] = str(exc)
-        answers.update(accepted)
-        env = self.env(step.id, self.with_defaults(step, answers))
-        for name in list(accepted):
-            spec = step.meta.form[name]
-            if not active(spec, env):
-                del accepted[name]
-                answers.pop(name, None)
-                errors[name] = f"{name}: not asked at this step while `{spec.when}` is false"
-        return {"accepted": accepted, "errors": errors}, {"answers": answers}
-
-    def _cmd_document(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        step = self.pack.step(state["step"])
-        path, content = reply.get("path"), reply.get("content")
-        outputs = {o.path: o for o in step.meta.outputs}
-        output = outputs.get(str(path))
-        if output is None:
-            raise CommandRefused(f"step {step.id} does not write '{path}'; "
-                                 f"it writes: {', '.join(outputs) or 'nothing'}")
-        if output.schema_name:
-            raise CommandRefused(f"{output.path} is built from the form answers ({output.schema_name}); "
-                                 "change the answers with submit_answers instead")
-        if not isinstance(content, str) or not content.strip():
-            raise CommandRefused(f"{output.path}: the content is empty")
-        if output.when:
-            env = self.env(step.id, self.with_defaults(step, self._base_answers(step, state)))
-            try:
-                wanted = evaluate(output.when, env)
-            except ExpressionError:
-                wanted = False
-            if not wanted:
-                raise CommandRefused(f"{output.path} is written only when `{output.when}`; "
-                                     "submit the answers that make it so first")
-        saved = {**(state.get("saved") or {}), output.path: content if content.endswith("\n") else content + "\n"}
-        return {"saved": True, "path": output.path}, {"saved": saved}
-
-    def _cmd_decision(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        step = self.pack.step(state["step"])
-        decision_id = str(reply.get("id") or "").strip()
-        if not _DECISION_ID.match(decision_id):
-            raise CommandRefused(f"decision id '{decision_id}': use letters, digits, '-' or '_' (e.g. TRAIN-004)")
-        if decision_id not in {d.id for d in step.meta.decisions}:
-            owner = next((s.id for s in self.pack.steps.values() if s.id != step.id
-                          and any(d.id == decision_id for d in s.meta.decisions)), None)
-            owner = owner or next((str(d.get("step")) for d in self.sidecar().get("decisions") or []
-                                   if d.get("id") == decision_id and str(d.get("step")) != step.id), None)
-            if owner is not None:
-                raise CommandRefused(f"decision {decision_id} belongs to step {owner}; reopen that step to change it")
-        texts: dict[str, str] = {}
-        for key in ("title", "choice", "rationale"):
-            value = reply.get(key)
-            if not isinstance(value, str) or not value.strip():
-                raise CommandRefused(f"decision {decision_id}: {key} is required")
-            texts[key] = value.strip()
-        ref = reply.get("knowledge_ref")
-        entry = {"id": decision_id, "step": step.id, **texts,
-                 "knowledge_ref": str(ref).strip() if ref else knowledge_ref(state.get("knowledge") or []),
-                 "date": today()}
-        recorded = [d for d in state.get("recorded") or [] if d.get("id") != decision_id] + [entry]
-        return {"recorded": True, "id": decision_id}, {"recorded": recorded}
-
-    @staticmethod
-    def _cmd_knowledge(state: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
-        tool, query, found = reply.get("tool"), reply.get("topic_or_query"), reply.get("results")
-        if not isinstance(tool, str) or not isinstance(query, str) or not isinstance(found, list):
-            raise CommandRefused("knowledge: expected tool, topic_or_query and a list of results")
-        results = [_brief(r) for r in found if isinstance(r, dict)]
-        entry = {"tool": tool, "topic_or_query": query, "ok": bool(reply.get("ok")),
-                 "result_ids": [r["id"] for r in results], "results": results}
-        return {"knowledge": [*(state.get("knowledge") or []), entry], "result": {"logged": True}}
-
-    def _cmd_stories(self, state: dict[str, Any], reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        step = self.pack.step(state["step"])
-        if step.meta.stories is None:
-            raise CommandRefused(f"step {step.id} declares no stories")
-        items = reply.get("stories")
-        if not isinstance(items, list) or not items:
-            raise CommandRefused("stories: give a non-empty list of {title, description, acceptance_criteria}")
-        clean = []
-        for number, item in enumerate(items, start=1):
-            if not isinstance(item, dict) or set(item) - _STORY_KEYS:
-                raise CommandRefused(f"stories[{number}]: expected only the keys {', '.join(sorted(_STORY_KEYS))}")
-            title = str(item.get("title") or "").strip()
-            criteria = item.get("acceptance_criteria")
-            if not title:
-                raise CommandRefused(f"stories[{number}]: title is required")
-            if not isinstance(criteria, list) or not any(str(c).strip() for c in criteria):
-                raise CommandRefused(f"stories[{number}]: acceptance_criteria needs at least one item")
-            clean.append({"title": title, "description": str(item.get("description") or "").strip(),
-                          "acceptance_criteria": [str(c).strip() for c in criteria if str(c).strip()]})
-        return {"added": len(clean)}, {"added_stories": list(state.get("added_stories") or []) + clean}
 
     def _choose(self, state: dict[str, Any], reply: dict[str, Any], at: str) -> tuple[str, dict[str, Any]]:
         step = self.pack.step(state["step"])
@@ -429,7 +296,7 @@ class Engine:
         if item.action == "continue" and (at == "ask" or target is not None):
             # The documents, decisions and stories are drafted from complete answers first; the
             # menu then takes the same key as if it had been pressed there.
-            answers = self._base_answers(step, state) if at == "ask" else dict(state.get("answers") or {})
+            answers = base_answers(step, state) if at == "ask" else dict(state.get("answers") or {})
             if target is not None:
                 answers = self._with_target(step, answers, target)
             missing = self._answers_missing({**state, "answers": answers, "draft": {}})
@@ -485,15 +352,6 @@ class Engine:
         next_step = completion.commit_step(engine=self, step=step, state={**state, "answers": answers})
         self._sidecar = None
         return {"next": next_step}
-
-
-def _brief(result: dict[str, Any]) -> dict[str, Any]:
-    """What a step keeps of a knowledge result: enough to show and cite, not the whole entry."""
-    source = result.get("source") or {}
-    text = str(result.get("summary") or result.get("description") or result.get("content") or "")
-    return {"id": str(result.get("id")), "type": result.get("type"), "title": result.get("title"),
-            "summary": text[:300], "source": {k: source.get(k) for k in ("id", "title", "url", "path")
-                                               if source.get(k)}}
 
 
 _CHOICE_MESSAGES = {"revise": "Reopened this step's questions; earlier answers are kept unless changed.",

@@ -103,6 +103,29 @@ def coerce(name: str, spec: FormField, raw: Any) -> Any:
     raise FieldValueError(f"{name}: unsupported field type {kind}")
 
 
+_EMPTY: dict[str, Any] = {"str": "", "text": "", "path": "", "choice": "", "list": [], "multi": []}
+
+
+def empty_value(spec: FormField) -> Any:
+    """What an optional field holds when left blank ("" or [], None for numbers and booleans)."""
+    return _EMPTY.get(spec.type)
+
+
+def answer_value(name: str, spec: FormField, reply: Any, default: Any) -> Any:
+    """The value a reply gives a field: a blank reply takes `default`, else the field's empty
+    value when optional; anything else is coerced.
+
+    Raises:
+        FieldValueError: the reply does not fit the field (the message says how to fix it).
+    """
+    blank = reply is None or (isinstance(reply, str) and not reply.strip())
+    if blank and default is not None:
+        return coerce(name, spec, default)
+    if blank and not spec.required:
+        return empty_value(spec)
+    return coerce(name, spec, reply)
+
+
 def default_for(spec: FormField, prefill: Mapping[str, Any], name: str) -> Any:
     """The value offered when the user just presses Enter: an earlier answer, else the default."""
     if name in prefill:
