@@ -33,6 +33,9 @@ class LlmConfig(_Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0)
     prompt_budget_tokens: int = Field(default=6000, ge=500)
+    # How the model is asked for structured proposals: null leaves the provider's default
+    # (json_schema for OpenAI); function_calling or json_mode for servers without JSON-schema output.
+    structured_output: Literal["json_schema", "function_calling", "json_mode"] | None = None
 
 
 class CostConfig(_Strict):

@@ -13,12 +13,13 @@ from workflow.llm.terminal import run_llm_chat
 from workflow.llm.testing import FakeChatModel
 
 
-def run_llm(out: Path, name: str, model: Any, script: str, budget: int = 6000) -> tuple[int, str, LlmFacilitator]:
+def run_llm(out: Path, name: str, model: Any, script: str, budget: int = 6000,
+            llm: Any = None) -> tuple[int, str, LlmFacilitator]:
     console, buffer = quiet_console()
     session = open_session(out, name)
     try:
         facilitator = LlmFacilitator(model=model, pack=session.pack, project_dir=session.folder,
-                                     budget_tokens=budget)
+                                     budget_tokens=budget, llm=llm)
         code = run_llm_chat(session, console, StreamReader(io.StringIO(script), console), facilitator)
     finally:
         session.close()

@@ -49,8 +49,13 @@ def _handler(server: CannedServer) -> type[BaseHTTPRequestHandler]:
                 self._event({**base, "object": "chat.completion.chunk", "choices": [], "usage": USAGE})
                 self.wfile.write(b"data: [DONE]\n\n")
                 return
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if body.get("tools"):  # function calling: the proposal comes back as the tool's arguments
+                name = body["tools"][0]["function"]["name"]
+                message = {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": name, "arguments": text}}]}
             payload = json.dumps({**base, "object": "chat.completion", "usage": USAGE, "choices": [
-                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]}).encode()
+                {"index": 0, "finish_reason": "stop", "message": message}]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

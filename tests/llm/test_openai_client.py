@@ -37,3 +37,26 @@ def test_a_step_runs_through_the_real_openai_client_against_a_local_compatible_s
     assert streamed[0]["stream_options"] == {"include_usage": True}
     assert sidecar["usage"]["1"] == {"prompt_tokens": 4 * USAGE["prompt_tokens"],
                                      "completion_tokens": 4 * USAGE["completion_tokens"]}
+
+
+@pytest.mark.parametrize("method", ["function_calling", "json_mode"])
+def test_structured_output_can_use_function_calling_or_json_mode_for_servers_without_json_schema(
+        out: Path, mini_project: str, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    canned = CannedServer(persona="Hello from Ada.", proposal={"use_case": "Ticket triage",
+                                                              "architecture": "hybrid", "monthly_requests": 500},
+                          document="# Scope\n\nTriage.")
+    with serve(canned) as base_url:
+        llm = LlmConfig(model="openai:local-model", base_url=base_url, timeout_s=10, max_retries=0,
+                        structured_output=method)  # type: ignore[arg-type]
+        code, _, _ = run_llm(out, mini_project, build_chat_model(llm), "triage\n\n\n\n\n\nC\n/scripted\n",
+                             llm=llm)
+    assert code == 0
+    structured = [r for r in canned.requests if not r.get("stream")]
+    assert len(structured) == 1
+    if method == "function_calling":
+        assert structured[0]["tools"][0]["type"] == "function" and "response_format" not in structured[0]
+    else:
+        assert structured[0]["response_format"] == {"type": "json_object"} and "tools" not in structured[0]
+    assert read_sidecar(out / mini_project)["answers"]["1"] == {"use_case": "Ticket triage",
+                                                                "architecture": "hybrid", "monthly_requests": 500}

@@ -136,7 +136,9 @@ class LlmFacilitator:
         prompt = self._prompt(visit, open_fields=open_fields, section=None, history=self.history,
                               task=PROPOSE_TASK, detail_fields=False)
         try:
-            out = self.model.with_structured_output(schema, include_raw=True).invoke(prompt.messages)
+            method = getattr(self.llm, "structured_output", None)
+            options = {"method": method} if method else {}
+            out = self.model.with_structured_output(schema, include_raw=True, **options).invoke(prompt.messages)
         except Exception as exc:  # the provider boundary
             raise failure(exc, self.llm) from exc
         raw = out.get("raw") if isinstance(out, dict) else None
