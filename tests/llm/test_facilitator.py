@@ -83,3 +83,30 @@ def test_keeping_the_template_draft_writes_the_engine_document(out: Path, mini_p
     assert code == 0
     written = (out / mini_project / "phase-0-scoping" / "scope.md").read_text(encoding="utf-8")
     assert "model text" not in written and "Support bot for tickets" in written
+
+
+def test_a_conversation_stopped_mid_step_resumes_where_it_was(out: Path, mini_project: str) -> None:
+    first = FakeChatModel(replies=["Hello, I am Ada. What problem are we solving?",
+                                   "Tickets, got it. How many a month? [roughly]"])
+    code, _, _ = run_llm(out, mini_project, first, "support bot for tickets\n")  # then input ends
+    assert code == 0 and len(first.prompts) == 2
+    second = FakeChatModel(replies=["Five thousand it is.",
+                                    {"use_case": "Support bot for tickets", "architecture": "rag-only",
+                                     "monthly_requests": 5000}, DOC])
+    code, text, _ = run_llm(out, mini_project, second, "about 5000\n\n\n\n\n\nC\n/scripted\n")
+    assert code == 0
+    assert "(conversation resumed: 3 earlier turns)" in text
+    assert "Ada: Tickets, got it. How many a month? [roughly]" in text
+    # No second greeting: the first call of the new session answers the user, with the earlier turns.
+    said = [str(m.content) for m in second.prompts[0][1:]]
+    assert said == ["Hello, I am Ada. What problem are we solving?", "support bot for tickets",
+                    "Tickets, got it. How many a month? [roughly]", "about 5000"]
+    assert read_sidecar(out / mini_project)["answers"]["1"]["monthly_requests"] == 5000
+
+
+def test_a_finished_visit_leaves_no_conversation_to_resume(out: Path, mini_project: str) -> None:
+    run_llm(out, mini_project, step1_model(), STEP1_SCRIPT + "/scripted\n")
+    model = FakeChatModel(replies=["Hi, I am Bo. Which base model?"])
+    code, text, _ = run_llm(out, mini_project, model, "")
+    assert code == 0 and "conversation resumed" not in text
+    assert len(model.prompts) == 1, "step 2 opens with its own greeting"

@@ -5,12 +5,14 @@ the terminal loop sends only what the user confirmed, so navigation stays with t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from workflow.fileio import atomic_write_text
 from workflow.llm.failures import ModelFailure, failure
 from workflow.llm.prompting import Prompt, Role, build_prompt, count_tokens
 from workflow.llm.usage import Usage, from_message
@@ -76,14 +78,35 @@ class LlmFacilitator:
         self.llm = llm
         self.usage = Usage()
         self.step_id: str | None = None
+        self.visit = 0
         self.history: list[tuple[Role, str]] = []
         self.prompts: list[Prompt] = []
 
-    def start_step(self, step_id: str) -> None:
-        """A new step starts a new conversation: earlier steps reach the model as documents."""
-        if step_id != self.step_id:
-            self.step_id = step_id
-            self.history = []
+    def start_step(self, step_id: str, visit: int = 1) -> None:
+        """A new step starts a new conversation (earlier steps reach the model as documents),
+        unless this visit's conversation was saved by a session that stopped before finishing it."""
+        if (step_id, visit) != (self.step_id, self.visit):
+            self.step_id, self.visit = step_id, visit
+            self.history = self._saved_history(step_id, visit)
+
+    @property
+    def _conversation_file(self) -> Path:
+        return self.project_dir / ".cairn" / "conversation.json"
+
+    def _saved_history(self, step_id: str, visit: int) -> list[tuple[Role, str]]:
+        try:
+            saved = json.loads(self._conversation_file.read_text(encoding="utf-8"))
+            if saved["step"] != step_id or saved["visit"] != visit:
+                return []
+            return [(role, str(text)) for role, text in saved["history"] if role in ("human", "ai")]
+        except (OSError, ValueError, KeyError, TypeError):
+            return []  # none saved, or unreadable: the conversation starts afresh
+
+    def _save_history(self) -> None:
+        """Checkpoint this visit's conversation after each turn (the engine checkpoints only
+        confirmed answers), so a stopped session resumes mid-conversation."""
+        data = {"step": self.step_id, "visit": self.visit, "history": [list(turn) for turn in self.history]}
+        atomic_write_text(self._conversation_file, json.dumps(data, ensure_ascii=False))
 
     def _prompt(self, visit: dict[str, Any], *, open_fields: Sequence[str], section: str | None,
                 history: Sequence[tuple[Role, str]], task: str | None, detail_fields: bool = True) -> Prompt:
@@ -124,6 +147,7 @@ class LlmFacilitator:
                               task=OPEN_TASK if user_text is None else None)
         text = self._stream(prompt, write)
         self.history = history + [("ai", text)]
+        self._save_history()
         return text
 
     def propose(self, visit: dict[str, Any], *, open_fields: Sequence[str]) -> dict[str, Any]:

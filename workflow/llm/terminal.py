@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from workflow.chat import LineReader, render_menu, render_messages, render_question, run_chat
@@ -112,7 +113,7 @@ class _Loop:
                 return 0
             if prompt["step"]["id"] != last_step:
                 last_step, last_kind, self.reviewed = prompt["step"]["id"], None, set()
-            self.fac.start_step(prompt["step"]["id"])
+            self.fac.start_step(prompt["step"]["id"], int(prompt.get("visit") or 1))
             if prompt["kind"] == "question":
                 if last_kind != "question":
                     self.talked, self.proposal, self.reviewed = False, {}, set()
@@ -154,8 +155,13 @@ class _Loop:
         self.console.print(f"[dim]{HELP.format(who=step['persona'])}[/]", highlight=False)
         visit, fields = self.open_fields()
         section = self.fac.pack.step(step["id"]).meta.form[prompt["field"]].section
-        self.say(lambda: self.fac.reply(visit, open_fields=fields, section=section, user_text=None,
-                                        write=self.write), step)
+        earlier = [text for role, text in self.fac.history if role == "ai"]
+        if earlier:  # a session stopped mid-conversation: pick it up where it was
+            self.console.print(f"[dim](conversation resumed: {len(self.fac.history)} earlier turns)[/]")
+            self.console.print(f"[bold]{escape(step['persona'])}:[/] {escape(earlier[-1])}", highlight=False)
+        else:
+            self.say(lambda: self.fac.reply(visit, open_fields=fields, section=section, user_text=None,
+                                            write=self.write), step)
         while True:
             line = self.read("you> ")
             command = line.strip()
