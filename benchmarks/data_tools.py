@@ -7,15 +7,18 @@
    duplicates, PII, empty responses) in one pass; `validate` alone is timed too. Ratio =
    measured / baseline; the goal is <= 1.0. Both use every core the process may run on
    (the baseline is single-threaded by nature).
-2. Memory. `validate` and `analyze` run in a fresh process; the peak RSS of that process and
-   of its largest worker are reported (goal < 200 MB each, whatever the size). With
-   --large-mb a second, larger file is generated for this check.
+2. Memory. Each streaming command (validate, analyze, convert, sample, contamination) runs in
+   a fresh process; the peak RSS of that process and of its largest worker are reported (goal
+   < 200 MB each, whatever the size). With --large-mb a second, larger file is generated for
+   this check. With --memory-all, dedup and split (one MinHash signature per example, DESIGN 9)
+   are measured on the --mb file too.
 3. Near-dedup. --examples chat examples (5% exact copies, 5% near copies) go through
    `dedup_file`; goal < 60 s for 100,000. A sample of the near pairs it reports is checked
    against the exact Jaccard similarity of their shingle sets, and recall is measured on the
    planted near copies.
 
-    python benchmarks/data_tools.py [--mb 200] [--repeat 3] [--large-mb 0] [--examples 100000] [--json]
+    python benchmarks/data_tools.py [--mb 200] [--repeat 3] [--large-mb 0] [--examples 100000] [--memory-all]
+                                    [--json]
 """
 
 from __future__ import annotations
@@ -124,18 +127,41 @@ def timed(fn: Any) -> tuple[float, float]:
 
 
 _MEMORY_PROBE = """
-import json, resource, sys
+import json, resource, sys, tempfile
 from pathlib import Path
 command, path = sys.argv[1], Path(sys.argv[2])
-if command == "validate":
-    from workflow.data.validate import validate_file
-    validate_file(path, "messages")
-else:
-    from workflow.data.analyze import analyze_file
-    analyze_file(path, "messages")
+with tempfile.TemporaryDirectory() as tmp:
+    out = Path(tmp)
+    if command == "validate":
+        from workflow.data.validate import validate_file
+        validate_file(path, "messages")
+    elif command == "analyze":
+        from workflow.data.analyze import analyze_file
+        analyze_file(path, "messages")
+    elif command == "convert":
+        from workflow.data.convert import convert_file
+        convert_file(path, out / "c.jsonl", "messages", "sharegpt")
+    elif command == "sample":
+        from workflow.data.sample import sample_file
+        sample_file(path, out / "s.jsonl", n=1000, seed=1)
+    elif command == "contamination":
+        from workflow.data.contamination import contamination
+        with open(path, encoding="utf-8") as handle:
+            (out / "eval.jsonl").write_text("".join(next(handle) for _ in range(500)), encoding="utf-8")
+        contamination(path, out / "eval.jsonl")
+    elif command == "dedup":
+        from workflow.data.dedup import dedup_file
+        dedup_file(path, out / "d.jsonl", fmt="messages")
+    elif command == "split":
+        from workflow.data.split import split_file
+        split_file(path, out / "split", fmt="messages")
 print(json.dumps({"self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
+# Streaming commands (bounded memory whatever the size) and the two that keep one MinHash
+# signature per example (DESIGN 9), measured on the --mb file.
+STREAMING = ("validate", "analyze", "convert", "sample", "contamination")
+SIGNATURES = ("dedup", "split")
 
 
 def peak_memory(command: str, path: Path) -> dict[str, float]:
@@ -191,6 +217,8 @@ def main() -> None:
     parser.add_argument("--large-mb", type=int, default=0, help="also check memory on a file this large (MB)")
     parser.add_argument("--examples", type=int, default=100_000, help="examples for the near-dedup run (0: skip)")
     parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--memory-all", action="store_true",
+                        help="also measure dedup and split (one signature per example) on the --mb file")
     parser.add_argument("--dir", type=Path, default=None, help="where to put generated files (default: a temp dir)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     opts = parser.parse_args()
@@ -229,13 +257,14 @@ def main() -> None:
             "analyze_mb_per_s": round(size_mb / wall["analyze"]),
             "load_average": [round(x, 1) for x in os.getloadavg()],
         }
-        memory = {f"{command} {size_mb:.0f} MB": peak_memory(command, chat) for command in ("validate", "analyze")}
+        memory = {f"{command} {size_mb:.0f} MB": peak_memory(command, chat)
+                  for command in (*STREAMING, *(SIGNATURES if opts.memory_all else ()))}
         chat.unlink()
         if opts.large_mb:
             large = work / "large.jsonl"
             generate_chat(large, opts.large_mb, seed=1)
             large_mb = large.stat().st_size / 1e6
-            for command in ("validate", "analyze"):
+            for command in STREAMING:
                 memory[f"{command} {large_mb:.0f} MB"] = peak_memory(command, large)
             large.unlink()
         results["peak_memory_mb"] = memory
@@ -255,7 +284,8 @@ def main() -> None:
     print(f"CPU seconds (all processes) / baseline CPU seconds: analyze {t['cpu_ratio_analyze']}, validate "
           f"{t['cpu_ratio_validate']}; load average during the run {t['load_average']}")
     for name, m in results["peak_memory_mb"].items():
-        print(f"peak RSS {name}: process {m['self_mb']} MB, largest worker {m['worker_mb']} MB (goal < 200)")
+        goal = "one signature per example" if name.split()[0] in SIGNATURES else "goal < 200"
+        print(f"peak RSS {name}: process {m['self_mb']} MB, largest worker {m['worker_mb']} MB ({goal})")
     if "near_dedup" in results:
         d = results["near_dedup"]
         print(f"near-dedup {d['examples']:,} examples: {d['seconds']}s (goal < 60); removed {d['removed']}; "

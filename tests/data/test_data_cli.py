@@ -119,7 +119,7 @@ def test_the_installed_command_prints_one_line_errors_without_traceback(tmp_path
 
 
 def test_data_commands_import_no_heavy_modules_at_help_time() -> None:
-    code = ("import sys, workflow.data.cli; heavy = [m for m in ('numpy', 'datasketch', 'matplotlib') "
+    code = ("import sys, workflow.data.cli; heavy = [m for m in ('numpy', 'msgspec', 'matplotlib') "
             "if m in sys.modules]; print(heavy)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).resolve().parents[2])

@@ -4,11 +4,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.data.conftest import chat
 from tests.data.corpus import corpus
 from workflow.data.dedup import dedup_file
+from workflow.data.minhash import NearDuplicates, exact_jaccard, signature
 from workflow.errors import ConfigError, DataError
 
 
@@ -58,3 +60,48 @@ def test_worker_processes_find_the_same_duplicates(write_jsonl: Any, tmp_path: P
     two = dedup_file(source, tmp_path / "two.jsonl", jobs=2)
     assert one["clusters"] == two["clusters"] and one["removed"]["total"] == 60
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+
+
+def _sets(seed: int) -> tuple[list[np.ndarray], set[tuple[int, int]]]:
+    """300 random shingle sets of 200, 30 of them near copies (10-15 of 200 changed) of earlier ones."""
+    rng = np.random.default_rng(seed)
+    sets: list[np.ndarray] = []
+    planted: set[tuple[int, int]] = set()
+    for i in range(300):
+        if i >= 10 and i % 10 == 0:
+            original = int(rng.integers(0, i))
+            copy = sets[original].copy()
+            changed = rng.choice(200, size=int(rng.integers(10, 16)), replace=False)
+            copy[changed] = rng.integers(0, 2**32, size=changed.size, dtype=np.uint32)
+            sets.append(np.unique(copy))
+            planted.add((original, i))
+        else:
+            sets.append(np.unique(rng.integers(0, 2**32, size=200, dtype=np.uint32)))
+    return sets, planted
+
+
+def test_the_index_finds_exactly_the_pairs_a_brute_force_finds_above_the_threshold() -> None:
+    sets, planted = _sets(0)
+    index = NearDuplicates(0.8, shingles_of=lambda key: sets[key])
+    for s in sets:
+        index.add(signature(s))
+    found = {(other, key) for key, matches in index.matches(index_all=True) for other, _ in matches}
+    brute = {(i, j) for j in range(len(sets)) for i in range(j) if exact_jaccard(sets[i], sets[j]) >= 0.8}
+    assert len(brute & planted) >= 25  # the planted copies (and copies of copies)
+    assert found == brute
+
+
+def test_dedup_compares_with_kept_examples_and_split_with_all() -> None:
+    base = np.arange(1000, dtype=np.uint32)
+    a, b, c = base[:200], base[16:216], base[32:232]  # a~b and b~c near 0.85; a~c only 0.72
+    sets = [a, b, c]
+    assert exact_jaccard(a, b) >= 0.8 > exact_jaccard(a, c)
+
+    def run(index_all: bool) -> dict[int, list[int]]:
+        index = NearDuplicates(0.8, shingles_of=lambda key: sets[key])
+        for s in sets:
+            index.add(signature(s))
+        return {key: [other for other, _ in found] for key, found in index.matches(index_all=index_all)}
+
+    assert run(index_all=False) == {1: [0]}, "c is kept: its only match, b, was removed"
+    assert run(index_all=True) == {1: [0], 2: [1]}, "split groups the whole chain"

@@ -191,7 +191,7 @@ def dedup(
     """Remove exact and near duplicates (MinHash LSH), keeping the first of each cluster.
 
     Exact: same normalised text. Near: Jaccard of word 3-grams >= threshold. Keeps one MinHash
-    signature (about 1 KB) per kept example in memory.
+    signature with its LSH buckets (about 0.8 KB) per example in memory.
     """
     from workflow.data.dedup import dedup_file
     from workflow.data.progress import progress
@@ -221,7 +221,7 @@ def split(
 ) -> None:
     """Seeded train/val/test split; near-duplicate groups never straddle splits.
 
-    Keeps one MinHash signature (about 1 KB) per example in memory.
+    Keeps one MinHash signature with its LSH buckets (about 0.8 KB) per example in memory.
     """
     from workflow.data.progress import progress
     from workflow.data.render import split_text

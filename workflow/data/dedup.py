@@ -1,9 +1,10 @@
 """`dedup_file`: drop exact duplicates (normalised text) and near duplicates (MinHash LSH).
 
-Memory: per example, a byte offset; per kept example, one exact-text hash and one MinHash
-signature with its LSH band keys (about 1 KB). Signatures are computed by worker processes over
-byte ranges; the lines are streamed twice, and both examples of a candidate pair are re-read to
-confirm it on the exact Jaccard similarity.
+Memory: per example, a byte offset and a line number; per example with distinct text, one
+exact-text hash and one MinHash signature with its LSH buckets (about 0.8 KB; see
+`minhash.NearDuplicates`). Signatures are computed by worker processes over byte ranges; the
+lines are streamed twice, and both examples of a candidate pair are re-read to confirm it on the
+exact Jaccard similarity.
 """
 
 from __future__ import annotations
@@ -64,29 +65,29 @@ def dedup_file(
         raise DataError(f"{out} is the input file: choose another output (inputs are never modified)")
     report_file = Path(report) if report else report_path_for(out)
     text_fmt = text_format(fmt, path)
-    offsets, numbers = array("q"), array("i")
+    offsets, numbers, example_of = array("q"), array("i"), array("i")
     reread = Reread(path, text_fmt)
-    index = NearDuplicates(threshold, shingles_of=lambda key: reread(offsets[key]))
+    # The index's keys are the examples with distinct text; example_of maps them back.
+    index = NearDuplicates(threshold, shingles_of=lambda key: reread(offsets[example_of[key]]))
     first_of: dict[bytes, int] = {}
     removed: dict[int, tuple[int, str, float]] = {}
     examples = invalid = 0
     try:
         for example in signed_examples(path, text_fmt, jobs=jobs, advance=advance):
-            i = examples
-            examples += 1
             offsets.append(example.offset)
             numbers.append(example.number)
             invalid += example.invalid
             if example.key in first_of:
                 removed[example.number] = (first_of[example.key], "exact", 1.0)
-                continue
-            first_of[example.key] = example.number
-            minhash = index.minhash(example.values)
-            match = index.similar(minhash, i)
-            if match:
-                removed[example.number] = (numbers[match[0][0]], "near", round(match[0][1], 3))
-                continue
-            index.add(i, minhash)
+            else:
+                first_of[example.key] = example.number
+                index.add(example.values)
+                example_of.append(examples)
+            examples += 1
+        del first_of
+        for key, found in index.matches(index_all=False):
+            other, similarity = found[0]
+            removed[numbers[example_of[key]]] = (numbers[example_of[other]], "near", round(similarity, 3))
     finally:
         reread.close()
     if examples == 0:

@@ -1,9 +1,10 @@
-"""Example text, word shingles and MinHash LSH (datasketch) for near-duplicate detection.
+"""Example text, word shingles and MinHash LSH for near-duplicate detection.
 
 Shingles are word 3-grams of the lower-cased text, hashed to 32 bits with crc32 so results are
-the same in every process and run. One MinHash (128 permutations, 512 bytes) plus its LSH band
-keys is what `dedup` and `split` keep per example; candidate pairs are confirmed on the exact
-Jaccard similarity by re-reading the earlier example's line.
+the same in every process and run. One MinHash (128 permutations, 512 bytes, datasketch's
+"affine32" scheme) plus a bucket number and two links per LSH band (about 0.8 KB in all) is what
+`dedup` and `split` keep per example; candidate pairs are confirmed on the exact Jaccard
+similarity by re-reading both examples' lines.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from array import array
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -119,7 +121,7 @@ def bands(threshold: float, num_perm: int, recall: float = 0.995) -> tuple[int, 
     """LSH (bands, rows) that make a pair exactly at `threshold` a candidate with probability
     `recall`, using as many rows per band as that allows (fewer dissimilar candidates).
     Candidates are verified afterwards, so banding for recall only costs comparisons."""
-    for rows in range(num_perm // 2, 0, -1):  # datasketch needs at least two bands
+    for rows in range(num_perm // 2, 0, -1):  # at least two bands
         count = num_perm // rows
         if 1 - (1 - threshold**rows) ** count >= recall:
             return count, rows
@@ -152,40 +154,83 @@ def signature(shingle_hashes: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarra
 
 
 class NearDuplicates:
-    """A datasketch MinHash LSH index over examples; keys are example indices.
+    """MinHash LSH over a file's signatures, stored compactly: every signature in one uint32
+    array (512 bytes an example), and per band one bucket number per example (4 bytes) plus two
+    links (8 bytes). An in-memory index of per-band dicts of sets (datasketch's MinHashLSH)
+    measured about 8 KB an example, which a file of millions of examples cannot afford.
 
-    With `shingles_of` (key -> that example's shingles, usually by re-reading its line), every
-    candidate within MARGIN of the threshold is decided on the exact Jaccard similarity, so
-    estimates never decide a borderline pair; without it the MinHash estimate decides.
+    Signatures are collected first (`add`, keys 0, 1, ...). `matches` then walks them in order:
+    each example is compared with the earlier *indexed* examples that share a band with it; with
+    `shingles_of` (key -> that example's shingles, usually by re-reading its line) every candidate
+    within MARGIN of the threshold is decided on the exact Jaccard similarity, so estimates never
+    decide a borderline pair; without it the MinHash estimate decides.
     """
 
     def __init__(self, threshold: float = 0.8, num_perm: int = NUM_PERM,
                  shingles_of: Callable[[int], np.ndarray] | None = None) -> None:
-        from datasketch import MinHashLSH
-
         self.threshold = threshold
         self.num_perm = num_perm
+        self.bands, self.rows = bands(threshold, num_perm)
         self._shingles_of = shingles_of
-        self._lsh = MinHashLSH(num_perm=num_perm, params=bands(threshold, num_perm))
-        self._signatures: dict[int, Any] = {}
+        self._values = array("I")
 
-    def minhash(self, values: np.ndarray) -> Any:
-        """A datasketch LeanMinHash from `signature` values."""
-        from datasketch import LeanMinHash
+    def add(self, values: np.ndarray) -> int:
+        """Collect one example's signature (`signature` values); returns its key."""
+        self._values.frombytes(np.ascontiguousarray(values, dtype=np.uint32).tobytes())
+        return len(self) - 1
 
-        return LeanMinHash(seed=1, hashvalues=values, scheme="affine32")
+    def __len__(self) -> int:
+        return len(self._values) // self.num_perm
 
-    def similar(self, minhash: Any, key: int | None = None) -> list[tuple[int, float]]:
-        """Indexed keys at least `threshold` similar to `minhash`, best first, with the similarity:
-        exact when the index can re-read shingles and `key` says which example is asking (it
-        need not be indexed), else estimated."""
+    def _buckets(self, sigs: np.ndarray) -> np.ndarray:
+        """(bands, examples) bucket numbers: equal when a band's values hash alike; -1 where no
+        other example shares the bucket (such a band can never make a candidate)."""
+        out = np.full((self.bands, sigs.shape[0]), -1, dtype=np.int32)
+        with np.errstate(over="ignore"):
+            for band in range(self.bands):
+                h = np.zeros(sigs.shape[0], dtype=np.uint64)
+                for column in range(band * self.rows, (band + 1) * self.rows):
+                    h = h * _P + sigs[:, column]
+                _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
+                shared = counts[inverse] > 1
+                out[band, shared] = inverse[shared]
+        return out
+
+    def matches(self, *, index_all: bool) -> Iterator[tuple[int, list[tuple[int, float]]]]:
+        """(key, [(earlier key, similarity), ...] best first) for each example that has matches,
+        in key order. With `index_all` every example is indexed (split groups whole clusters);
+        otherwise only examples without a match are (dedup compares with the kept ones)."""
+        n = len(self)
+        if n == 0:
+            return
+        sigs = np.frombuffer(self._values, dtype=np.uint32).reshape(n, self.num_perm)
+        buckets = self._buckets(sigs)
+        last = np.full((self.bands, n), -1, dtype=np.int32)  # newest indexed member of a bucket
+        before = np.full((self.bands, n), -1, dtype=np.int32)  # the member indexed before it
+        for key in np.flatnonzero((buckets >= 0).any(axis=0)).tolist():
+            mine = [(band, int(buckets[band, key])) for band in np.flatnonzero(buckets[:, key] >= 0).tolist()]
+            candidates: set[int] = set()
+            for band, bucket in mine:
+                other = int(last[band, bucket])
+                while other != -1:
+                    candidates.add(other)
+                    other = int(before[band, other])
+            found = self._confirm(key, sorted(candidates), sigs)
+            if found:
+                yield key, found
+            if index_all or not found:
+                for band, bucket in mine:
+                    before[band, key] = last[band, bucket]
+                    last[band, bucket] = key
+
+    def _confirm(self, key: int, candidates: list[int], sigs: np.ndarray) -> list[tuple[int, float]]:
         found = []
         mine: np.ndarray | None = None
-        for other in self._lsh.query(minhash):
-            similarity = float(minhash.jaccard(self._signatures[other]))
+        for other in candidates:
+            similarity = float(np.count_nonzero(sigs[key] == sigs[other])) / self.num_perm
             if similarity < self.threshold - MARGIN:
                 continue
-            if self._shingles_of is not None and key is not None:
+            if self._shingles_of is not None:
                 if mine is None:
                     mine = self._shingles_of(key)
                 similarity = exact_jaccard(mine, self._shingles_of(other))
@@ -193,10 +238,3 @@ class NearDuplicates:
                 found.append((other, similarity))
         found.sort(key=lambda pair: (-pair[1], pair[0]))
         return found
-
-    def add(self, key: int, minhash: Any) -> None:
-        self._lsh.insert(key, minhash, check_duplication=False)
-        self._signatures[key] = minhash
-
-    def __len__(self) -> int:
-        return len(self._signatures)

@@ -1,8 +1,8 @@
 """`split_file`: seeded train / val / test split that never puts near duplicates on both sides.
 
-Memory: one MinHash signature with its LSH band keys (about 1 KB) and a few integers per
-example; the lines are streamed twice, and candidate near-duplicate pairs are confirmed on the
-exact Jaccard similarity by re-reading the earlier line.
+Memory: one MinHash signature with its LSH buckets (about 0.8 KB; see `minhash.NearDuplicates`)
+and a few integers per example; the lines are streamed twice, and candidate near-duplicate pairs
+are confirmed on the exact Jaccard similarity by re-reading both lines.
 """
 
 from __future__ import annotations
@@ -118,9 +118,10 @@ def split_file(
         raise ConfigError(f"--threshold must be in (0, 1], got {threshold}")
     path, out_dir = Path(path), Path(out_dir)
     text_fmt = text_format(fmt, path)
-    groups, offsets = _Groups(), array("q")
+    groups, offsets, example_of = _Groups(), array("q"), array("i")
     reread = Reread(path, text_fmt)
-    index = NearDuplicates(threshold, shingles_of=lambda key: reread(offsets[key]))
+    # The index's keys are the examples with distinct text; example_of maps them back.
+    index = NearDuplicates(threshold, shingles_of=lambda key: reread(offsets[example_of[key]]))
     first_of: dict[bytes, int] = {}
     strata: dict[str, int] = {}
     stratum_of = array("i")
@@ -137,10 +138,12 @@ def split_file(
                 groups.union(first_of[example.key], i)
                 continue
             first_of[example.key] = i
-            minhash = index.minhash(example.values)
-            for other, _ in index.similar(minhash, i):
-                groups.union(other, i)
-            index.add(i, minhash)
+            index.add(example.values)
+            example_of.append(i)
+        del first_of
+        for key, found in index.matches(index_all=True):
+            for other, _ in found:
+                groups.union(example_of[other], example_of[key])
     finally:
         reread.close()
     if not numbers:
