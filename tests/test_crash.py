@@ -107,3 +107,40 @@ def test_ctrl_c_saves_exits_130_and_the_next_chat_resumes_at_the_same_question(t
     lines = stdout.splitlines()
     first_question = next(line for line in lines if "?" in line and not line.startswith(("│", "╭")))
     assert first_question.startswith("Architecture?"), stdout
+
+
+def test_a_run_killed_on_a_return_visit_goes_on_with_that_visits_answers(tmp_path: Path) -> None:
+    # Step 4 sends the project back to step 1 on the first visit and says GO on the return. The
+    # second entry lacks `blockers`, so without --yes the run waits on stdin there: it is killed.
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(
+        'use_case: triage\narchitecture: rag-only\nmonthly_requests: 1000\ntop_k: 5\n'
+        '"1": {menu: [C]}\n"3": {menu: [C]}\n'
+        '"4": [{blockers: [], decision: REVISE, revise_to: "1", menu: [C]}, {decision: GO, menu: [C]}]\n',
+        encoding="utf-8")
+    out = tmp_path / "o"
+    subprocess.run([sys.executable, "-m", "workflow", "--output", str(out), "new", "p", "--pack", str(MINI)],
+                   check=True, capture_output=True)
+    proc = cairn(out, "chat", "p", "--answers", str(answers))
+    assert proc.stdout is not None
+    watchdog = threading.Timer(90, proc.kill)
+    watchdog.start()
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if sum(s.startswith("Blockers?") for s in seen) == 2:  # step 4's return visit waits here
+            break
+    watchdog.cancel()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    sidecar = yaml.safe_load((out / "p" / "sidecar.yaml").read_text(encoding="utf-8"))
+    assert sidecar["currentStep"] == "4" and sidecar["visits"]["4"] == 1, "".join(seen)
+
+    again = cairn(out, "chat", "p", "--answers", str(answers))
+    stdout, stderr = again.communicate("\n", timeout=120)  # Enter: no blockers
+    assert again.returncode == 0, stdout + stderr
+    sidecar = yaml.safe_load((out / "p" / "sidecar.yaml").read_text(encoding="utf-8"))
+    assert sidecar["workflow_status"] == "complete"
+    assert sidecar["answers"]["4"]["decision"] == "GO"
+    assert sidecar["visits"]["4"] == 2 and sidecar["visits"]["1"] == 2, "no second REVISE on the rerun"
+    assert not (out / "p" / ".cairn" / "answers-run.json").exists(), "a finished run leaves nothing to resume"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import yaml
 
 from workflow.errors import CairnError, ConfigError
+from workflow.fileio import atomic_write_text
 from workflow.yamlerrors import yaml_problem
 
 NO_ANSWER = object()
@@ -21,6 +24,8 @@ class AnswerPlan:
 
     A step id may map to one mapping, or to a list of mappings used on successive visits
     in this run (for example step 10: REVISE on the first visit, GO when the session returns).
+    Where a run stands in those lists is saved in the project (`save` / `resume`), so a run
+    killed on a return visit goes on with the same entry when it is run again.
     """
 
     def __init__(self, data: Mapping[str, Any] | None = None, overrides: list[str] | None = None,
@@ -60,6 +65,28 @@ class AnswerPlan:
     @property
     def active(self) -> bool:
         return bool(self.steps or self.shared or self.overrides or self.yes)
+
+    def _fingerprint(self) -> str:
+        plan = {"steps": self.steps, "shared": self.shared, "overrides": self.overrides, "yes": self.yes}
+        return hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()
+
+    def resume(self, path: Path) -> None:
+        """Take up the visits seen and menu keys pressed by an earlier run of this same plan on
+        this project that did not end (killed or interrupted); anything else starts afresh."""
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved["plan"] != self._fingerprint():
+                return
+            self._visits_seen = {str(k): [int(v) for v in seen] for k, seen in saved["visits_seen"].items()}
+            self._menu_used = {(str(step), int(visit)): int(used) for step, visit, used in saved["menu_used"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+
+    def save(self, path: Path) -> None:
+        """Record where this run stands (after each reply the session has taken)."""
+        data = {"plan": self._fingerprint(), "visits_seen": self._visits_seen,
+                "menu_used": [[step, visit, used] for (step, visit), used in self._menu_used.items()]}
+        atomic_write_text(path, json.dumps(data))
 
     def _step(self, prompt: Mapping[str, Any]) -> dict[str, Any]:
         step_id = str(prompt["step"]["id"])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from rich.console import Console
@@ -67,6 +68,21 @@ def run_chat(session: Session, console: Console, reader: LineReader, plan: Answe
     plan = plan or AnswerPlan()
     # wrappers of a Session (the LLM terminal's) may not carry the config: English then
     use_language(getattr(getattr(session, "config", None), "communication_language", None))
+    run_file = session.folder / ".cairn" / "answers-run.json"
+    if not plan.active:
+        return _converse(session, console, reader, plan, None)
+    plan.resume(run_file)
+    try:
+        code = _converse(session, console, reader, plan, run_file)
+    except NeedsAnswer:
+        run_file.unlink(missing_ok=True)
+        raise
+    run_file.unlink(missing_ok=True)  # the run ended: the next one starts its lists afresh
+    return code
+
+
+def _converse(session: Session, console: Console, reader: LineReader, plan: AnswerPlan,
+              run_file: Path | None) -> int:
     interactive = not plan.yes
     prompt = session.current()
     while True:
@@ -96,6 +112,9 @@ def run_chat(session: Session, console: Console, reader: LineReader, plan: Answe
             shown = reply.get("value", reply.get("command")) if isinstance(reply, dict) else reply
             console.print(f"{label}{shown if shown != '' else '(default)'}", markup=False, highlight=False)
         prompt = session.send(reply)
+        if run_file is not None:
+            # After the send: a run killed in between replays that reply rather than skipping it.
+            plan.save(run_file)
 
 
 def _command(line: str, prompt: dict[str, Any]) -> Any:
