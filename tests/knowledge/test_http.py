@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from tests.net import free_port
+from tests.net import free_port, wait_until_listening
 from workflow.config import Config, KnowledgeConfig
 from workflow.knowledge.client import McpKnowledgeClient, open_knowledge_client, server_command
 from workflow.knowledge.protocol import KnowledgeUnavailable
@@ -29,14 +29,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process = subprocess.Popen(
         [*server_command(), "--http", f":{port}", "--knowledge-dir", str(BASE)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True, encoding="utf-8")
-    assert process.stderr is not None
-    seen = []
-    for line in process.stderr:  # wait on the server's own startup line, not on a timer
-        seen.append(line)
-        if "Uvicorn running on" in line:
-            break
-    else:
-        pytest.fail(f"server exited before listening: {''.join(seen)}")
+    wait_until_listening(process)
     try:
         yield f"http://127.0.0.1:{port}/mcp"
     finally:

@@ -18,7 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.cli_runner import run_cairn
 from tests.conftest import MINI
 from tests.mcp.mcp_support import ok
-from tests.net import free_port
+from tests.net import free_port, wait_until_listening
 
 TOKEN = "mcp-s3cret"
 
@@ -32,16 +32,9 @@ def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     process = subprocess.Popen(
         [sys.executable, "-m", "workflow", "--config", str(tmp / "config.yaml"), "mcp", "serve", "--http", f":{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True, encoding="utf-8")
-    assert process.stderr is not None
-    seen = []
-    for line in process.stderr:  # wait on the server's own start-up line, not on a timer
-        seen.append(line)
-        if "Uvicorn running on" in line:
-            break
-    else:
-        pytest.fail(f"server exited before listening: {''.join(seen)}")
+    started = wait_until_listening(process)
     try:
-        yield f"http://127.0.0.1:{port}/mcp", tmp / "output", "".join(seen)
+        yield f"http://127.0.0.1:{port}/mcp", tmp / "output", started
     finally:
         process.terminate()
         process.wait(timeout=10)
