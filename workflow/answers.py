@@ -44,6 +44,9 @@ class AnswerPlan:
         self.yes = yes
         self._menu_used: dict[tuple[str, int], int] = {}
         self._visits_seen: dict[str, list[int]] = {}
+        plan = {"steps": self.steps, "shared": self.shared, "overrides": self.overrides, "yes": yes}
+        self._fingerprint = hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()
+        self._saved = ""  # what `save` last wrote
 
     @classmethod
     def from_file(cls, path: Path | None, overrides: list[str] | None = None, yes: bool = False) -> AnswerPlan:
@@ -66,16 +69,12 @@ class AnswerPlan:
     def active(self) -> bool:
         return bool(self.steps or self.shared or self.overrides or self.yes)
 
-    def _fingerprint(self) -> str:
-        plan = {"steps": self.steps, "shared": self.shared, "overrides": self.overrides, "yes": self.yes}
-        return hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()
-
     def resume(self, path: Path) -> None:
         """Take up the visits seen and menu keys pressed by an earlier run of this same plan on
         this project that did not end (killed or interrupted); anything else starts afresh."""
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
-            if saved["plan"] != self._fingerprint():
+            if saved["plan"] != self._fingerprint:
                 return
             self._visits_seen = {str(k): [int(v) for v in seen] for k, seen in saved["visits_seen"].items()}
             self._menu_used = {(str(step), int(visit)): int(used) for step, visit, used in saved["menu_used"]}
@@ -83,10 +82,13 @@ class AnswerPlan:
             return
 
     def save(self, path: Path) -> None:
-        """Record where this run stands (after each reply the session has taken)."""
-        data = {"plan": self._fingerprint(), "visits_seen": self._visits_seen,
-                "menu_used": [[step, visit, used] for (step, visit), used in self._menu_used.items()]}
-        atomic_write_text(path, json.dumps(data))
+        """Record where this run stands (after each reply the session has taken); written only
+        when that changed (a new visit, a menu key used), not after every answer."""
+        text = json.dumps({"plan": self._fingerprint, "visits_seen": self._visits_seen,
+                           "menu_used": [[step, visit, used] for (step, visit), used in self._menu_used.items()]})
+        if text != self._saved:
+            atomic_write_text(path, text)
+            self._saved = text
 
     def _step(self, prompt: Mapping[str, Any]) -> dict[str, Any]:
         step_id = str(prompt["step"]["id"])
