@@ -9,6 +9,7 @@ from typing import Any, Protocol, TextIO
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -140,7 +141,7 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
             console.print(Markdown(message["text"]))
         elif kind == "context":
             for doc in message["documents"]:
-                state = doc["summary"] if doc["exists"] else f"[yellow]{t('not_written')}[/]"
+                state = escape(doc["summary"]) if doc["exists"] else f"[yellow]{t('not_written')}[/]"
                 console.print(f"[dim]{t('context')}[/] {doc['path']}: {state}")
         elif kind == "knowledge":
             console.print(f"[bold]{t('knowledge_heading')}[/]")
@@ -157,9 +158,9 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
             for item in message["missing"]:
                 console.print(f"  - {item}", markup=False)
         elif kind == "warning":
-            console.print(f"[yellow]{t('warning')}[/] {message['text']}", highlight=False)
+            console.print(f"[yellow]{t('warning')}[/] {escape(message['text'])}", highlight=False)
         elif kind == "error":
-            console.print(f"[red]{message['text']}[/]", highlight=False)
+            console.print(f"[red]{escape(message['text'])}[/]", highlight=False)
         elif kind == "done_step":
             console.print(f"[green]✔ {message['text']}[/]", highlight=False)
         else:
@@ -168,7 +169,7 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
 
 def render_question(console: Console, prompt: dict[str, Any]) -> None:
     if prompt.get("error"):
-        console.print(f"[red]{prompt['error']}[/]", highlight=False)
+        console.print(f"[red]{escape(prompt['error'])}[/]", highlight=False)
     line = f"[bold]{prompt['ask']}[/]"
     if prompt.get("choices"):
         line += " " + " / ".join(f"{i}) {c}" for i, c in enumerate(prompt["choices"], 1))
@@ -195,11 +196,11 @@ def _render_drafts(console: Console, message: dict[str, Any]) -> None:
     for path in message["documents"]:
         console.print(f"[dim]{t('drafted')}[/] {path}", highlight=False)
     for decision in message["decisions"]:
-        console.print(f"[dim]{t('decision')}[/] {decision}", highlight=False)
+        console.print(f"[dim]{t('decision')}[/] {escape(decision)}", highlight=False)
     for story in message["stories"]:
-        console.print(f"[dim]{t('story')}[/] {story}", highlight=False)
+        console.print(f"[dim]{t('story')}[/] {escape(story)}", highlight=False)
     for error in message["errors"]:
-        console.print(f"[red]{t('problem')}[/] {error}", highlight=False)
+        console.print(f"[red]{t('problem')}[/] {escape(error)}", highlight=False)
 
 
 def _render_progress(console: Console, rows: list[dict[str, Any]]) -> None:
