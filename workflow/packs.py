@@ -6,7 +6,6 @@ each naming the file, the key and the fix.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from workflow import phases
 from workflow.errors import PackError
 from workflow.expressions import ExpressionError, check_expression, check_template_source
+from workflow.frontmatter import split_frontmatter
 from workflow.pack_model import (
     OUTPUT_SCHEMAS,
     NextRule,
@@ -28,8 +28,6 @@ from workflow.pack_model import (
 )
 from workflow.resources import default_pack_dir, packs_dir
 from workflow.yamlerrors import yaml_problem
-
-_FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.DOTALL)
 
 
 class Manifest(BaseModel):
@@ -63,13 +61,6 @@ def language_variant(root: Path, language: str | None) -> Path:
     if language and language != "en" and (root / language / "pack.yaml").is_file():
         return root / language
     return root
-
-
-def split_frontmatter(text: str) -> tuple[str, str] | None:
-    match = _FRONTMATTER.match(text)
-    if match is None:
-        return None
-    return match.group(1), match.group(2)
 
 
 def split_sections(body: str) -> tuple[Section, ...]:

@@ -14,7 +14,7 @@ import yaml
 from workflow import phases
 from workflow.bmad.markdown import key, scan, substitute
 from workflow.bmad.report import Report
-from workflow.packs import split_frontmatter
+from workflow.frontmatter import split_frontmatter
 from workflow.yamlerrors import yaml_problem
 
 _SKIP_KEYS = ("skip_when", "skipWhen", "skip_if", "skipIf", "condition", "skip")

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from workflow.bmad.report import Report
+from workflow.frontmatter import split_frontmatter
 from workflow.pack_model import Persona
-from workflow.packs import split_frontmatter
 
 _POINTER_KEYS = ("persona", "persona_file", "personaFile", "xml", "agent_file", "agentFile", "source")
 _AGENT_TAG = re.compile(r"<agent\b([^>]*)>", re.DOTALL)

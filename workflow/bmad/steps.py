@@ -20,8 +20,8 @@ from workflow.bmad.menus import ParsedMenu, parse_menu
 from workflow.bmad.queries import parse_queries
 from workflow.bmad.report import Report
 from workflow.bmad.routes import expression_error, quote_bare
+from workflow.frontmatter import split_frontmatter
 from workflow.pack_model import KnowledgeQuery, MenuItem
-from workflow.packs import split_frontmatter
 from workflow.yamlerrors import yaml_problem
 
 FLAT_PHASE = "phase-0-workflow"  # output folder of steps that are not in a phase folder
