@@ -10,7 +10,7 @@
 2. Memory. Each streaming command (validate, analyze, convert, sample, contamination) runs in
    a fresh process; the peak RSS of that process and of its largest worker are reported (goal
    < 200 MB each, whatever the size). With --large-mb a second, larger file is generated for
-   this check. With --memory-all, dedup and split (one MinHash signature per example, DESIGN 9)
+   this check. With --memory-all, dedup and split (one shingle set per example, DESIGN 9)
    are measured on the --mb file too.
 3. Near-dedup. --examples chat examples (5% exact copies, 5% near copies) go through
    `dedup_file`; goal < 60 s for 100,000. A sample of the near pairs it reports is checked
@@ -158,8 +158,8 @@ with tempfile.TemporaryDirectory() as tmp:
 print(json.dumps({"self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
-# Streaming commands (bounded memory whatever the size) and the two that keep one MinHash
-# signature per example (DESIGN 9), measured on the --mb file.
+# Streaming commands (bounded memory whatever the size) and the two that keep one shingle
+# set per example (DESIGN 9), measured on the --mb file.
 STREAMING = ("validate", "analyze", "convert", "sample", "contamination")
 SIGNATURES = ("dedup", "split")
 
@@ -173,7 +173,7 @@ def peak_memory(command: str, path: Path) -> dict[str, float]:
 def dedup_quality(path: Path, out: Path, near: dict[int, int], threshold: float, sample: int) -> dict[str, Any]:
     from workflow.data.dedup import dedup_file
     from workflow.data.formats import DatasetFormat
-    from workflow.data.minhash import WordHasher, example_text, shingles
+    from workflow.data.shingles import WordHasher, example_text, shingles
 
     start = time.perf_counter()
     result = dedup_file(path, out, threshold=threshold, fmt="messages")

@@ -4,13 +4,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from tests.data.conftest import chat
 from tests.data.corpus import corpus
 from workflow.data.dedup import dedup_file
-from workflow.data.minhash import NearDuplicates, exact_jaccard, signature
 from workflow.errors import ConfigError, DataError
 
 
@@ -62,46 +60,45 @@ def test_worker_processes_find_the_same_duplicates(write_jsonl: Any, tmp_path: P
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
 
 
-def _sets(seed: int) -> tuple[list[np.ndarray], set[tuple[int, int]]]:
-    """300 random shingle sets of 200, 30 of them near copies (10-15 of 200 changed) of earlier ones."""
-    rng = np.random.default_rng(seed)
-    sets: list[np.ndarray] = []
-    planted: set[tuple[int, int]] = set()
-    for i in range(300):
-        if i >= 10 and i % 10 == 0:
-            original = int(rng.integers(0, i))
-            copy = sets[original].copy()
-            changed = rng.choice(200, size=int(rng.integers(10, 16)), replace=False)
-            copy[changed] = rng.integers(0, 2**32, size=changed.size, dtype=np.uint32)
-            sets.append(np.unique(copy))
-            planted.add((original, i))
-        else:
-            sets.append(np.unique(rng.integers(0, 2**32, size=200, dtype=np.uint32)))
-    return sets, planted
 
 
-def test_the_index_finds_exactly_the_pairs_a_brute_force_finds_above_the_threshold() -> None:
-    sets, planted = _sets(0)
-    index = NearDuplicates(0.8, shingles_of=lambda key: sets[key])
-    for s in sets:
-        index.add(signature(s))
-    found = {(other, key) for key, matches in index.matches(index_all=True) for other, _ in matches}
-    brute = {(i, j) for j in range(len(sets)) for i in range(j) if exact_jaccard(sets[i], sets[j]) >= 0.8}
-    assert len(brute & planted) >= 25  # the planted copies (and copies of copies)
-    assert found == brute
+SYSTEM_51 = ("You are the triage assistant of the Acme help desk. Read the customer's ticket and answer with the "
+             "single queue it belongs to: billing, shipping, accounts, hardware or other. Never explain the choice, "
+             "never greet the customer, never add any punctuation, and answer other if you are unsure about the "
+             "ticket.")
 
 
-def test_dedup_compares_with_kept_examples_and_split_with_all() -> None:
-    base = np.arange(1000, dtype=np.uint32)
-    a, b, c = base[:200], base[16:216], base[32:232]  # a~b and b~c near 0.85; a~c only 0.72
-    sets = [a, b, c]
-    assert exact_jaccard(a, b) >= 0.8 > exact_jaccard(a, c)
+def test_distinct_short_tickets_sharing_a_long_system_prompt_are_all_kept(write_jsonl: Any, tmp_path: Path) -> None:
+    assert len(SYSTEM_51.split()) == 51
+    tickets = ["printer jammed", "refund missing", "password expired", "parcel lost", "screen cracked",
+               "invoice wrong", "login blocked", "charger broken", "address changed", "order late"]
+    source = write_jsonl([chat(user=t, answer="other", system=SYSTEM_51) for t in tickets])
+    result = dedup_file(source, tmp_path / "out.jsonl")
+    assert result["kept"] == 10 and result["system_prompts"] == "ignored"
+    with_system = dedup_file(source, tmp_path / "with.jsonl", include_system=True)
+    assert with_system["kept"] < 5, "compared with the prompt, every pair is above 0.8"
 
-    def run(index_all: bool) -> dict[int, list[int]]:
-        index = NearDuplicates(0.8, shingles_of=lambda key: sets[key])
-        for s in sets:
-            index.add(signature(s))
-        return {key: [other for other, _ in found] for key, found in index.matches(index_all=index_all)}
 
-    assert run(index_all=False) == {1: [0]}, "c is kept: its only match, b, was removed"
-    assert run(index_all=True) == {1: [0], 2: [1]}, "split groups the whole chain"
+def test_a_template_shared_by_the_whole_file_is_reported_and_left_out(write_jsonl: Any, tmp_path: Path) -> None:
+    rows = [json.loads(json.dumps(row)) for row in corpus(40)[0]]  # the exact copies are shared dicts
+    template = "Classify the following message by these rules " + " ".join(f"rule{i}" for i in range(200))
+    for row in rows:
+        row["messages"][1]["content"] = f"{template}: {row['messages'][1]['content']}"
+        row["messages"][2]["content"] = row["messages"][2]["content"][:40]
+    source = write_jsonl(rows)
+    result = dedup_file(source, tmp_path / "out.jsonl")
+    assert result["boilerplate"]["sample"] == " ".join(template.lower().split()[:40]) + " ..."
+    assert result["removed"]["near"] == 0
+    assert result["boilerplate"]["examples"] == result["examples"] - result["removed"]["exact"]
+    compared = dedup_file(source, tmp_path / "all.jsonl", include_boilerplate=True)
+    assert compared["boilerplate"] is None and compared["removed"]["near"] > result["removed"]["near"]
+
+
+def test_a_near_copy_of_a_removed_example_is_kept_when_it_is_not_near_a_kept_one(write_jsonl: Any,
+                                                                                tmp_path: Path) -> None:
+    words = [f"w{i}" for i in range(300)]
+    a, b, c = (" ".join(words[k:k + 200]) for k in (0, 16, 32))  # a~b and b~c near 0.85; a~c 0.72
+    source = write_jsonl([{"text": a}, {"text": b}, {"text": c}])
+    result = dedup_file(source, tmp_path / "out.jsonl", fmt="text")
+    assert [m["line"] for cl in result["clusters"] for m in cl["removed"]] == [2]
+    assert result["kept"] == 2

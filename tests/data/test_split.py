@@ -64,3 +64,44 @@ def test_zero_share_writes_no_file_and_shares_must_add_up(write_jsonl: Any, tmp_
     with pytest.raises(ConfigError, match="add up to 95"):
         split_file(source, tmp_path / "bad", train=80, val=10, test=5)
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_pair_just_above_the_threshold_never_straddles_whatever_the_seed(write_jsonl: Any, tmp_path: Path) -> None:
+    import random
+
+    from workflow.data.shingles import WordHasher, exact_jaccard, shingles
+
+    rng = random.Random(5)
+    vocab = [f"v{i}" for i in range(20_000)]
+
+    def text() -> str:
+        return " ".join(rng.sample(vocab, 250))
+
+    original = text().split()
+    copy = list(original)
+    for k in range(9):  # nine spaced-out words changed: 27 of 248 shingles differ
+        copy[10 + 25 * k] = f"changed{k}"
+    hasher = WordHasher()
+    similarity = exact_jaccard(shingles(hasher(" ".join(original))), shingles(hasher(" ".join(copy))))
+    assert 0.8 <= similarity < 0.81
+    rows = [{"text": text()} for _ in range(60)]
+    rows[7], rows[51] = {"text": " ".join(original)}, {"text": " ".join(copy)}
+    source = write_jsonl(rows)
+    for seed in range(12):
+        report = split_file(source, tmp_path / str(seed), train=50, val=0, test=50, seed=seed, fmt="text")
+        assert report["near_pairs"] == 1
+        sides = {name for name in ("train", "test") if rows[7]["text"] in (tmp_path / str(seed) / f"{name}.jsonl")
+                 .read_text(encoding="utf-8") or rows[51]["text"] in (tmp_path / str(seed) / f"{name}.jsonl")
+                 .read_text(encoding="utf-8")}
+        assert len(sides) == 1, seed
+
+
+def test_distinct_tickets_with_one_system_prompt_are_spread_over_the_splits(write_jsonl: Any, tmp_path: Path) -> None:
+    from tests.data.conftest import chat
+    from tests.data.test_dedup import SYSTEM_51
+
+    rows = [chat(user=f"ticket number {i} about {w}", answer="other", system=SYSTEM_51)
+            for i, w in enumerate("printer refund password parcel screen invoice login charger address order".split())]
+    report = split_file(write_jsonl(rows), tmp_path / "out", train=60, val=20, test=20, seed=0)
+    assert report["duplicate_groups"] == 0
+    assert report["counts"] == {"train": 6, "val": 2, "test": 2}

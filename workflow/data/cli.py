@@ -16,6 +16,12 @@ FORMATS = "messages, openai-chat, openai-preference, vertex, alpaca, sharegpt, p
 File = Annotated[Path, typer.Argument(help="A JSONL file (never modified).")]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help=f"auto (detect) or one of: {FORMATS}.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+IncludeSystemOption = Annotated[bool, typer.Option(
+    "--include-system", help="Also compare system prompts (by default they are left out: a prompt shared by the "
+    "whole file makes distinct short examples look alike).")]
+IncludeBoilerplateOption = Annotated[bool, typer.Option(
+    "--include-boilerplate", help="Also compare word 3-grams found in at least half of the examples (a template "
+    "or fixed instruction; left out and reported by default).")]
 LabelOption = Annotated[str | None, typer.Option("--label", help="Field holding a class label (dotted path).")]
 PresidioOption = Annotated[str | None, typer.Option(
     "--presidio", metavar="SPACY_MODEL",
@@ -185,20 +191,25 @@ def dedup(
                                              "above which two examples are near duplicates.")] = 0.8,
     report: Annotated[Path | None, typer.Option("--report", help="Cluster report (default: "
                                                 "OUT_STEM.dedup-report.json).")] = None,
+    include_system: IncludeSystemOption = False,
+    include_boilerplate: IncludeBoilerplateOption = False,
     fmt: FormatOption = "auto",
     as_json: JsonOption = False,
 ) -> None:
-    """Remove exact and near duplicates (MinHash LSH), keeping the first of each cluster.
+    """Remove exact and near duplicates, keeping the first of each cluster.
 
-    Exact: same normalised text. Near: Jaccard of word 3-grams >= threshold. Keeps one MinHash
-    signature with its LSH buckets (about 0.8 KB) per example in memory.
+    Exact: same normalised text. Near: Jaccard of word 3-grams >= threshold, computed exactly for
+    every pair that can reach it (no pair above the threshold is missed). System prompts and
+    templated boilerplate shared by most of the file are left out of the comparison (and the
+    boilerplate is reported). Keeps one shingle set per example in memory (4 bytes a word).
     """
     from workflow.data.dedup import dedup_file
     from workflow.data.progress import progress
     from workflow.data.render import dedup_text
 
     with progress(f"deduplicating {file.name}", _size(file)) as advance:
-        result = dedup_file(file, out, threshold=threshold, fmt=fmt, report=report, advance=advance)
+        result = dedup_file(file, out, threshold=threshold, fmt=fmt, report=report, include_system=include_system,
+                            include_boilerplate=include_boilerplate, advance=advance)
     if as_json:
         _emit({k: v for k, v in result.items() if k != "clusters"} | {"clusters": len(result["clusters"])})
     else:
@@ -216,12 +227,16 @@ def split(
     stratify: Annotated[str | None, typer.Option("--stratify", help="Keep this field's class shares "
                                                  "in every split (dotted path).")] = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Near-duplicate Jaccard threshold.")] = 0.8,
+    include_system: IncludeSystemOption = False,
+    include_boilerplate: IncludeBoilerplateOption = False,
     fmt: FormatOption = "auto",
     as_json: JsonOption = False,
 ) -> None:
-    """Seeded train/val/test split; near-duplicate groups never straddle splits.
+    """Seeded train/val/test split; duplicate groups never straddle splits.
 
-    Keeps one MinHash signature with its LSH buckets (about 0.8 KB) per example in memory.
+    Every near-duplicate pair at or above the threshold is found exactly and joined into a group,
+    so no such pair straddles two splits, for any seed. System prompts and templated boilerplate
+    are left out of the comparison. Keeps one shingle set per example in memory (4 bytes a word).
     """
     from workflow.data.progress import progress
     from workflow.data.render import split_text
@@ -229,7 +244,8 @@ def split(
 
     with progress(f"splitting {file.name}", _size(file)) as advance:
         result = split_file(file, out, train=train, val=val, test=test, seed=seed, stratify=stratify,
-                            threshold=threshold, fmt=fmt, advance=advance)
+                            threshold=threshold, fmt=fmt, include_system=include_system,
+                            include_boilerplate=include_boilerplate, advance=advance)
     if as_json:
         _emit(result)
     else:

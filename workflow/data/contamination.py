@@ -48,8 +48,8 @@ def contamination(
         ConfigError: `ngram` < 1, or a ratio is outside [0, 1].
         DataError: a file cannot be read, or the eval file has no examples.
     """
-    from workflow.data.dedup import text_format
-    from workflow.data.minhash import WordHasher, example_text, ngram_hashes
+    from workflow.data.formats import text_format
+    from workflow.data.shingles import WordHasher, example_text, ngram_hashes
 
     if ngram < 1:
         raise ConfigError(f"--ngram must be at least 1, got {ngram}")

@@ -1,23 +1,23 @@
-"""`dedup_file`: drop exact duplicates (normalised text) and near duplicates (MinHash LSH).
+"""`dedup_file`: drop exact duplicates (normalised text) and near duplicates (exact Jaccard of
+word 3-grams at or above a threshold; see `nearpairs`).
 
-Memory: per example, a byte offset and a line number; per example with distinct text, one
-exact-text hash and one MinHash signature with its LSH buckets (about 0.8 KB; see
-`minhash.NearDuplicates`). Signatures are computed by worker processes over byte ranges; the
-lines are streamed twice, and both examples of a candidate pair are re-read to confirm it on the
-exact Jaccard similarity.
+Examples are compared on what differs between them: system prompts are left out unless
+`include_system`, and templated boilerplate shared by most of the file is left out (and reported)
+unless `include_boilerplate`. Memory: per example a line number and a byte offset; per example
+with distinct text, its shingle set (4 bytes a distinct word 3-gram). Shingles are computed by
+worker processes over byte ranges; the lines are streamed twice.
 """
 
 from __future__ import annotations
 
 import json
-from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workflow.data.atomic import atomic_file, write_text
-from workflow.data.formats import DatasetFormat, resolve_format
+from workflow.data.formats import text_format
 from workflow.data.jsonl import read_lines
 from workflow.errors import ConfigError, DataError
 
@@ -27,16 +27,6 @@ def report_path_for(out: Path) -> Path:
     return out.with_name(f"{out.stem}.dedup-report.json")
 
 
-def text_format(fmt: str | None, path: Path) -> DatasetFormat | None:
-    """The format used to pick example text; None (every string value) when it cannot be told."""
-    try:
-        return resolve_format(fmt, path)
-    except DataError:
-        if fmt not in (None, "auto"):
-            raise
-        return None
-
-
 def dedup_file(
     path: Path,
     out: Path,
@@ -44,19 +34,22 @@ def dedup_file(
     threshold: float = 0.8,
     fmt: str | None = None,
     report: Path | None = None,
+    include_system: bool = False,
+    include_boilerplate: bool = False,
     advance: Callable[[int], None] | None = None,
     jobs: int | None = None,
 ) -> dict[str, Any]:
     """Write `out` without the duplicates of `path` and a JSON report of the removed clusters.
 
-    Lines that are not valid JSON are compared by their raw text and kept unless duplicated.
+    An example is removed when it has the same text as an earlier one, or a near-duplicate
+    similarity >= `threshold` with an earlier *kept* one. Lines that are not valid JSON are
+    compared by their raw text and kept unless duplicated.
 
     Raises:
         ConfigError: the threshold is not in (0, 1], or the format name is unknown.
         DataError: the input cannot be read, `out` is the input, or an output cannot be written.
     """
-    from workflow.data.minhash import NearDuplicates
-    from workflow.data.signing import Reread, signed_examples
+    from workflow.data.duplicates import file_duplicates
 
     path, out = Path(path), Path(out)
     if not 0 < threshold <= 1:
@@ -65,47 +58,42 @@ def dedup_file(
         raise DataError(f"{out} is the input file: choose another output (inputs are never modified)")
     report_file = Path(report) if report else report_path_for(out)
     text_fmt = text_format(fmt, path)
-    offsets, numbers, example_of = array("q"), array("i"), array("i")
-    reread = Reread(path, text_fmt)
-    # The index's keys are the examples with distinct text; example_of maps them back.
-    index = NearDuplicates(threshold, shingles_of=lambda key: reread(offsets[example_of[key]]))
-    first_of: dict[bytes, int] = {}
-    removed: dict[int, tuple[int, str, float]] = {}
-    examples = invalid = 0
-    try:
-        for example in signed_examples(path, text_fmt, jobs=jobs, advance=advance):
-            offsets.append(example.offset)
-            numbers.append(example.number)
-            invalid += example.invalid
-            if example.key in first_of:
-                removed[example.number] = (first_of[example.key], "exact", 1.0)
-            else:
-                first_of[example.key] = example.number
-                index.add(example.values)
-                example_of.append(examples)
-            examples += 1
-        del first_of
-        for key, found in index.matches(index_all=False):
-            other, similarity = found[0]
-            removed[numbers[example_of[key]]] = (numbers[example_of[other]], "near", round(similarity, 3))
-    finally:
-        reread.close()
+    found = file_duplicates(path, text_fmt, threshold=threshold, system=include_system,
+                            boilerplate=not include_boilerplate, jobs=jobs, advance=advance)
+    examples = len(found)
     if examples == 0:
         raise DataError(f"{path} has no examples")
+    numbers = found.numbers
+    removed: dict[int, tuple[int, str, float]] = {}
+    for i, earlier in enumerate(found.first_copy):
+        if earlier >= 0:
+            removed[numbers[i]] = (numbers[earlier], "exact", 1.0)
+    # Later keys of each near pair, in key order: a key goes when a pair links it to a kept earlier key.
+    partners: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for a, b, similarity in found.near.pairs:
+        partners[b].append((a, similarity))
+    dropped: set[int] = set()
+    for key in sorted(partners):
+        kept = [(a, s) for a, s in partners[key] if a not in dropped]
+        if kept:
+            other, similarity = min(kept, key=lambda pair: (-pair[1], pair[0]))
+            dropped.add(key)
+            removed[numbers[found.distinct[key]]] = (numbers[found.distinct[other]], "near", round(similarity, 3))
     with atomic_file(out) as handle:
         for line in read_lines(path):
             if line.number not in removed:
                 handle.write(line.raw)
     clusters: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for number, (kept, kind, similarity) in sorted(removed.items()):
-        clusters[kept].append({"line": number, "kind": kind, "similarity": similarity})
+    for number, (kept_line, kind, similarity) in sorted(removed.items()):
+        clusters[kept_line].append({"line": number, "kind": kind, "similarity": similarity})
     exact = sum(1 for r in removed.values() if r[1] == "exact")
     result = {
         "input": str(path), "output": str(out), "report": str(report_file),
         "format": str(text_fmt) if text_fmt else "unknown (all string values compared)",
-        "threshold": threshold, "shingle": "word 3-grams", "examples": examples, "kept": examples - len(removed),
+        "threshold": threshold, "shingle": "word 3-grams", "system_prompts": "compared" if include_system else
+        "ignored", "boilerplate": found.boilerplate, "examples": examples, "kept": examples - len(removed),
         "removed": {"exact": exact, "near": len(removed) - exact, "total": len(removed)},
-        "invalid_json_lines": invalid,
+        "invalid_json_lines": found.invalid, "pairs_compared": found.near.compared,
         "clusters": [{"kept_line": kept, "removed": members} for kept, members in sorted(clusters.items())],
     }
     write_text(report_file, json.dumps(result, indent=2, ensure_ascii=False) + "\n")

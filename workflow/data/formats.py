@@ -109,3 +109,21 @@ def resolve_format(value: str | None, path: Any) -> DatasetFormat:
     if value is None or value.strip().lower() == "auto":
         return detect_file(path)
     return parse_format(value)
+
+
+def text_format(value: str | None, path: Any) -> DatasetFormat | None:
+    """The format used to pick example text for comparisons; None (every string value) when it
+    cannot be told from the file.
+
+    Raises:
+        ConfigError: `value` names no format.
+        DataError: `value` names a format explicitly and the file cannot be read.
+    """
+    from workflow.errors import DataError
+
+    try:
+        return resolve_format(value, path)
+    except DataError:
+        if value not in (None, "auto"):
+            raise
+        return None

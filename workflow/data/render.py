@@ -99,9 +99,19 @@ def review_text(file: str, verdict: dict[str, Any]) -> list[str]:
     return lines
 
 
+def boilerplate_lines(r: dict[str, Any]) -> list[str]:
+    b = r.get("boilerplate")
+    if not b:
+        return []
+    return [f"templated boilerplate: {b['shingles']:,} word 3-grams in at least {b['min_share']:.0%} of the examples "
+            f"({b['examples']:,} examples) were left out of the comparison, e.g. \"{b['sample']}\" "
+            "(--include-boilerplate compares them)"]
+
+
 def dedup_text(r: dict[str, Any]) -> list[str]:
     return [f"kept {r['kept']:,} of {r['examples']:,} examples; removed {r['removed']['exact']:,} exact and "
-            f"{r['removed']['near']:,} near duplicates (Jaccard >= {r['threshold']}) -> {r['output']}",
+            f"{r['removed']['near']:,} near duplicates (Jaccard >= {r['threshold']}, system prompts "
+            f"{r['system_prompts']}) -> {r['output']}", *boilerplate_lines(r),
             f"clusters: {r['report']}"]
 
 
@@ -109,7 +119,7 @@ def split_text(r: dict[str, Any]) -> list[str]:
     counts = ", ".join(f"{name} {n:,}" for name, n in r["counts"].items() if name in r["files"])
     return [f"split {r['examples']:,} examples (seed {r['seed']}): {counts} -> {r['output_dir']}",
             f"{r['duplicate_groups']:,} duplicate groups ({r['examples_in_duplicate_groups']:,} examples) "
-            "kept within one split"]
+            f"kept within one split (system prompts {r['system_prompts']})", *boilerplate_lines(r)]
 
 
 def contamination_text(r: dict[str, Any]) -> list[str]:

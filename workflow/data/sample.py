@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from workflow.data.atomic import atomic_file
+from workflow.data.fields import label_of
 from workflow.data.jsonl import read_lines
-from workflow.data.split import label_of
 from workflow.errors import ConfigError, DataError
 
 

@@ -1,5 +1,5 @@
-"""Per-example exact keys and MinHash signatures for `dedup` and `split`, computed by worker
-processes over byte ranges of the file (the costly part) and handed back in file order."""
+"""Per-example exact keys and shingle sets for `dedup` and `split`, computed by worker processes
+over byte ranges of the file (the costly part) and handed back in file order."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from workflow.data.fields import label_of
 from workflow.data.formats import DatasetFormat
 from workflow.data.jsonl import Line, LineAt, parse_line
-from workflow.data.minhash import NUM_PERM, WordHasher, exact_key, example_text, shingles, signature
+from workflow.data.scan import default_jobs, keep_freed_buffers, pool_context, ranges
+from workflow.data.shingles import WordHasher, exact_key, example_text, shingles
+from workflow.errors import DataError
+
+__all__ = ["Signed", "signed_examples", "text_at", "text_of"]
 
 CHUNK_BYTES = 1 << 20
 # One word cache per process, kept across ranges: a worker sees most of the vocabulary early.
@@ -21,12 +26,12 @@ _HASHER = WordHasher()
 
 @dataclass(frozen=True, slots=True)
 class Signed:
-    """One example: line number, byte offset, exact-text key, MinHash values, stratum label."""
+    """One example: line number, byte offset, exact-text key, distinct shingle hashes, stratum label."""
 
     number: int
     offset: int
     key: bytes
-    values: np.ndarray
+    shingles: np.ndarray
     invalid: bool
     label: str
 
@@ -38,17 +43,15 @@ class _Chunk:
     values: list[np.ndarray] = field(default_factory=list)
 
 
-def text_of(line: Line, fmt: DatasetFormat | None) -> str:
+def text_of(line: Line, fmt: DatasetFormat | None, *, system: bool = False) -> str:
     """The words of a line: its example text, or the raw line when it is not JSON."""
     if line.error is not None:
         return line.raw.decode("utf-8", "replace")
-    return example_text(line.value, fmt)
+    return example_text(line.value, fmt, system=system)
 
 
-def _sign(task: tuple[str, int, int, DatasetFormat | None, str | None]) -> _Chunk:
-    from workflow.data.split import label_of
-
-    path, start, end, fmt, stratify = task
+def _sign(task: tuple[str, int, int, DatasetFormat | None, str | None, bool]) -> _Chunk:
+    path, start, end, fmt, stratify, system = task
     with open(path, "rb") as handle:
         handle.seek(start)
         block = handle.read(end - start)
@@ -65,10 +68,10 @@ def _sign(task: tuple[str, int, int, DatasetFormat | None, str | None]) -> _Chun
         if not raw.strip():
             continue
         line = parse_line(number, here, raw + b"\n")
-        text = text_of(line, fmt)
+        text = text_of(line, fmt, system=system)
         label = label_of(line.value, stratify) if stratify else ""
         chunk.rows.append((number, here, exact_key(text), line.error is not None, label))
-        chunk.values.append(signature(shingles(hasher(text))))
+        chunk.values.append(shingles(hasher(text)))
     chunk.lines = len(pieces)
     return chunk
 
@@ -78,22 +81,21 @@ def signed_examples(
     fmt: DatasetFormat | None,
     *,
     stratify: str | None = None,
+    system: bool = False,
     jobs: int | None = None,
     advance: Callable[[int], None] | None = None,
 ) -> Iterator[Signed]:
-    """Every non-blank line of `path`, signed, in file order.
+    """Every non-blank line of `path`, signed, in file order (system prompts in the text only
+    with `system`).
 
     Raises:
         DataError: the file cannot be read.
     """
-    from workflow.data.scan import default_jobs, keep_freed_buffers, pool_context, ranges
-    from workflow.errors import DataError
-
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise DataError(f"cannot open {path}: {exc.strerror or exc}") from None
-    tasks = [(str(path), start, end, fmt, stratify) for start, end in ranges(path, size, CHUNK_BYTES)]
+    tasks = [(str(path), start, end, fmt, stratify, system) for start, end in ranges(path, size, CHUNK_BYTES)]
     jobs = default_jobs() if jobs is None else jobs
     done = 0
 
@@ -117,19 +119,10 @@ def signed_examples(
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-class Reread:
-    """Shingles of earlier examples, re-read by byte offset (to confirm near-duplicate pairs)."""
-
-    def __init__(self, path: Path, fmt: DatasetFormat | None) -> None:
-        self._at = LineAt(path)
-        self._fmt = fmt
-        self._hasher = WordHasher()
-
-    def __call__(self, offset: int) -> np.ndarray:
-        return shingles(self._hasher(text_of(self._at(offset), self._fmt)))
-
-    def close(self) -> None:
-        self._at.close()
-
-
-__all__ = ["NUM_PERM", "Reread", "Signed", "signed_examples", "text_of"]
+def text_at(path: Path, offset: int, fmt: DatasetFormat | None, *, system: bool = False) -> str:
+    """The example text of the line starting at byte `offset` (to quote it in a report)."""
+    at = LineAt(path)
+    try:
+        return text_of(at(offset), fmt, system=system)
+    finally:
+        at.close()

@@ -1,33 +1,30 @@
-"""`split_file`: seeded train / val / test split that never puts near duplicates on both sides.
+"""`split_file`: seeded train / val / test split that never puts duplicates on both sides.
 
-Memory: one MinHash signature with its LSH buckets (about 0.8 KB; see `minhash.NearDuplicates`)
-and a few integers per example; the lines are streamed twice, and candidate near-duplicate pairs
-are confirmed on the exact Jaccard similarity by re-reading both lines.
+Exact copies and every near-duplicate pair at or above the threshold (found exactly, see
+`nearpairs`) are joined into groups (union-find), and whole groups are assigned to splits, so no
+pair above the threshold straddles two splits, whatever the seed. Examples are compared without
+system prompts and templated boilerplate unless asked (see `dedup`). Memory: a few integers per
+example and one shingle set per distinct text (4 bytes a distinct word 3-gram); the lines are
+streamed twice.
 """
 
 from __future__ import annotations
 
 import json
-from array import array
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workflow.data.atomic import atomic_files, write_text
+from workflow.data.fields import label_of
+from workflow.data.formats import text_format
 from workflow.data.jsonl import read_lines
 from workflow.errors import ConfigError, DataError
 
+__all__ = ["SPLITS", "assign", "fractions", "label_of", "split_file"]
+
 SPLITS = ("train", "val", "test")
-
-
-def label_of(value: Any, field: str) -> str:
-    """The stratification value at a dotted path ("meta.label"), as a string."""
-    for part in field.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    if value is None:
-        return "(missing)"
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
 def fractions(train: float, val: float, test: float) -> tuple[float, float, float]:
@@ -45,31 +42,6 @@ def fractions(train: float, val: float, test: float) -> tuple[float, float, floa
     if abs(total - 1) < 1e-6:
         return shares
     raise ConfigError(f"--train, --val and --test add up to {total:g}: they must add up to 100 (or to 1)")
-
-
-class _Groups:
-    """Union-find over example indices; the root of a group is its earliest example."""
-
-    def __init__(self) -> None:
-        self.parent = array("i")
-
-    def add(self) -> int:
-        self.parent.append(len(self.parent))
-        return len(self.parent) - 1
-
-    def find(self, i: int) -> int:
-        parent = self.parent
-        root = i
-        while parent[root] != root:
-            root = parent[root]
-        while parent[i] != root:
-            parent[i], i = root, parent[i]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def assign(sizes: list[int], shares: tuple[float, float, float], rng: Any) -> list[int]:
@@ -97,6 +69,8 @@ def split_file(
     stratify: str | None = None,
     threshold: float = 0.8,
     fmt: str | None = None,
+    include_system: bool = False,
+    include_boilerplate: bool = False,
     advance: Callable[[int], None] | None = None,
     jobs: int | None = None,
 ) -> dict[str, Any]:
@@ -109,45 +83,27 @@ def split_file(
     """
     import numpy as np
 
-    from workflow.data.dedup import text_format
-    from workflow.data.minhash import NearDuplicates
-    from workflow.data.signing import Reread, signed_examples
+    from workflow.data.duplicates import Groups, file_duplicates
 
     shares = fractions(train, val, test)
     if not 0 < threshold <= 1:
         raise ConfigError(f"--threshold must be in (0, 1], got {threshold}")
     path, out_dir = Path(path), Path(out_dir)
     text_fmt = text_format(fmt, path)
-    groups, offsets, example_of = _Groups(), array("q"), array("i")
-    reread = Reread(path, text_fmt)
-    # The index's keys are the examples with distinct text; example_of maps them back.
-    index = NearDuplicates(threshold, shingles_of=lambda key: reread(offsets[example_of[key]]))
-    first_of: dict[bytes, int] = {}
-    strata: dict[str, int] = {}
-    stratum_of = array("i")
-    numbers = array("i")
-    invalid = 0
-    try:
-        for example in signed_examples(path, text_fmt, stratify=stratify, jobs=jobs, advance=advance):
-            i = groups.add()
-            numbers.append(example.number)
-            offsets.append(example.offset)
-            invalid += example.invalid
-            stratum_of.append(strata.setdefault(example.label, len(strata)))
-            if example.key in first_of:
-                groups.union(first_of[example.key], i)
-                continue
-            first_of[example.key] = i
-            index.add(example.values)
-            example_of.append(i)
-        del first_of
-        for key, found in index.matches(index_all=True):
-            for other, _ in found:
-                groups.union(example_of[other], example_of[key])
-    finally:
-        reread.close()
-    if not numbers:
+    found = file_duplicates(path, text_fmt, threshold=threshold, system=include_system,
+                            boilerplate=not include_boilerplate, stratify=stratify, jobs=jobs, advance=advance)
+    if not len(found):
         raise DataError(f"{path} has no examples")
+    groups = Groups(len(found))
+    for i, earlier in enumerate(found.first_copy):
+        if earlier >= 0:
+            groups.union(earlier, i)
+    for a, b, _ in found.near.pairs:
+        groups.union(found.distinct[a], found.distinct[b])
+    strata: dict[str, int] = {}
+    stratum_of = [strata.setdefault(label, len(strata)) for label in found.labels]
+    numbers = found.numbers
+    invalid = found.invalid
     roots = [groups.find(i) for i in range(len(numbers))]
     sizes: Counter[int] = Counter(roots)
     rng = np.random.default_rng(seed)
@@ -181,6 +137,8 @@ def split_file(
         "examples": len(numbers), "invalid_json_lines": invalid,
         "duplicate_groups": len(multi), "examples_in_duplicate_groups": sum(multi),
         "stratify": stratify, "strata": per_stratum or None,
+        "system_prompts": "compared" if include_system else "ignored", "boilerplate": found.boilerplate,
+        "near_pairs": len(found.near.pairs),
     }
     write_text(out_dir / "split-report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report

@@ -1,0 +1,156 @@
+"""Every pair of examples whose shingle sets have a Jaccard similarity at or above a threshold,
+found exactly (no pair above the threshold is ever missed), and the templated boilerplate shared
+by most of a file.
+
+The search is a prefix-filter similarity join (AllPairs / PPJoin, Bayardo et al. 2007; Xiao et
+al. 2008): shingles are ordered rarest first; two sets with Jaccard >= t must share a shingle
+among the first |x| - ceil(t|x|) + 1 of the larger set and the first |y| - ceil(2t/(1+t)|y|) + 1
+of the smaller one, so only pairs sharing such a shingle are compared, and every one of them is
+decided on its exact Jaccard similarity. Rare-first ordering keeps the shingles every example
+shares (a template, a fixed instruction) out of those prefixes, so templated files do not turn
+into all-pairs comparisons.
+
+Boilerplate: shingles found in at least `share` of the distinct examples of a file (templated
+instructions, fixed headers) are left out of the comparison, so examples are compared on what
+differs between them; an example made only of boilerplate keeps its whole set.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BOILERPLATE_SHARE", "MIN_EXAMPLES_FOR_BOILERPLATE", "NearPairs", "ShingleSets", "boilerplate_run",
+           "near_pairs"]
+
+# A shingle in at least half the distinct examples is template, not content.
+BOILERPLATE_SHARE = 0.5
+# Below this many distinct examples "most of a file" says little, so nothing counts as boilerplate.
+MIN_EXAMPLES_FOR_BOILERPLATE = 20
+# Prefix lengths round towards longer prefixes, so float error can only add comparisons, never miss one.
+_EPS = 1e-9
+
+
+class ShingleSets:
+    """Every example's distinct shingle hashes in one uint32 array: 4 bytes a distinct word 3-gram
+    (an example of 200 words keeps about 0.8 KB)."""
+
+    def __init__(self) -> None:
+        self._values = array("I")
+        self._sizes = array("q")
+
+    def add(self, values: np.ndarray) -> int:
+        """Add one example's distinct shingles; returns its key (0, 1, ...)."""
+        self._values.frombytes(np.ascontiguousarray(values, dtype=np.uint32).tobytes())
+        self._sizes.append(int(values.size))
+        return len(self._sizes) - 1
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(all values, size of each set), views without copies."""
+        return (np.frombuffer(self._values, dtype=np.uint32) if self._values else np.empty(0, np.uint32),
+                np.frombuffer(self._sizes, dtype=np.int64) if self._sizes else np.empty(0, np.int64))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NearPairs:
+    """`pairs`: (earlier key, later key, exact Jaccard) for every pair at or above the threshold.
+    `boilerplate`: the shingle hashes left out as boilerplate; `boilerplate_examples`: how many
+    sets had some; `first_with_boilerplate`: the key of the first such set (None when none)."""
+
+    pairs: list[tuple[int, int, float]]
+    boilerplate: np.ndarray
+    boilerplate_examples: int
+    first_with_boilerplate: int | None
+    compared: int  # candidate pairs whose exact similarity was computed
+
+
+def near_pairs(sets: ShingleSets, threshold: float, *, boilerplate_share: float | None = BOILERPLATE_SHARE
+               ) -> NearPairs:
+    """All pairs of sets with Jaccard >= `threshold` (in (0, 1]), exactly.
+
+    `boilerplate_share` None compares whole sets; otherwise shingles in at least that share of
+    the sets are left out first (see the module docstring).
+    """
+    values, sizes = sets.arrays()
+    n = len(sizes)
+    ids = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    uniq, inverse, df = np.unique(values, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    boiler = np.zeros(uniq.size, dtype=bool)
+    if boilerplate_share is not None and n >= MIN_EXAMPLES_FOR_BOILERPLATE:
+        boiler = df >= max(2.0, boilerplate_share * n)
+    entry_boiler = boiler[inverse]
+    with_boiler = np.unique(ids[entry_boiler])
+    left = np.bincount(ids[~entry_boiler], minlength=n)
+    keep = ~entry_boiler | (left[ids] == 0)
+    ids_k, tok_k = ids[keep], inverse[keep]
+    # Rarest first (ties by hash order): the shingles that tell examples apart lead each set.
+    df_k = np.bincount(tok_k, minlength=uniq.size)
+    rank = np.empty(uniq.size, dtype=np.int64)
+    rank[np.lexsort((np.arange(uniq.size), df_k))] = np.arange(uniq.size)
+    ranks = rank[tok_k]
+    order = np.lexsort((ranks, ids_k))
+    ranks, size = ranks[order], np.bincount(ids_k, minlength=n)
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(size, out=start[1:])
+    pairs, compared = _join(ranks, start, size, threshold)
+    return NearPairs(pairs=pairs, boilerplate=uniq[boiler], boilerplate_examples=int(with_boiler.size),
+                     first_with_boilerplate=int(with_boiler[0]) if with_boiler.size else None, compared=compared)
+
+
+def _join(ranks: np.ndarray, start: np.ndarray, size: np.ndarray, t: float) -> tuple[list[tuple[int, int, float]],
+                                                                                     int]:
+    """The prefix-filter join over rank-sorted sets, smallest sets first."""
+    index: dict[int, list[int]] = {}
+    sizes = size.tolist()
+    starts = start.tolist()
+    mid = 2 * t / (1 + t)
+    pairs: list[tuple[int, int, float]] = []
+    compared = 0
+    for x in np.lexsort((np.arange(size.size), size)).tolist():
+        sx = sizes[x]
+        if sx == 0:
+            continue
+        mine = ranks[starts[x]:starts[x] + sx]
+        probe = mine[: sx - math.ceil(t * sx - _EPS) + 1].tolist()
+        smallest = t * sx - _EPS
+        candidates: set[int] = set()
+        for token in probe:
+            posting = index.get(token)
+            if posting is not None:
+                candidates.update(y for y in posting if sizes[y] >= smallest)
+        for y in candidates:
+            sy = sizes[y]
+            common = np.intersect1d(mine, ranks[starts[y]:starts[y] + sy], assume_unique=True).size
+            similarity = common / (sx + sy - common)
+            compared += 1
+            if similarity >= t - _EPS:
+                pairs.append((y, x, similarity) if y < x else (x, y, similarity))
+        for token in mine[: sx - math.ceil(mid * sx - _EPS) + 1].tolist():
+            index.setdefault(token, []).append(x)
+    pairs.sort()
+    return pairs, compared
+
+
+def boilerplate_run(words: list[str], positions: np.ndarray, boilerplate: np.ndarray, *, limit: int = 40) -> str:
+    """The longest run of `words` covered by boilerplate shingles (`positions`: the shingle hash
+    at each word position, as `shingles_in_order` gives), cut to `limit` words."""
+    if not words or positions.size == 0 or boilerplate.size == 0:
+        return ""
+    covered = np.zeros(len(words), dtype=bool)
+    width = len(words) - positions.size + 1
+    for k in np.flatnonzero(np.isin(positions, boilerplate)).tolist():
+        covered[k:k + width] = True
+    best, best_start, run, run_start = 0, 0, 0, 0
+    for i, flag in enumerate(covered.tolist()):
+        run, run_start = (run + 1, run_start) if flag else (0, i + 1)
+        if run > best:
+            best, best_start = run, run_start
+    text = " ".join(words[best_start:best_start + min(best, limit)])
+    return text + (" ..." if best > limit else "")
