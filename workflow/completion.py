@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from workflow import phases, summary
 from workflow.drafts import variables
 from workflow.expressions import evaluate, render_template
-from workflow.fileio import atomic_write_text
+from workflow.fileio import write_project_file
 from workflow.llm.usage import added
 from workflow.pack_model import Pack, Step
 from workflow.store import PROJECT_SPEC, append_decision, now_iso, today, write_sidecar
@@ -36,7 +36,7 @@ def commit_step(*, engine: Engine, step: Step, state: dict[str, Any]) -> str | N
         _write_skip_record(engine.pack, step, sidecar, outcome, folder)
     else:
         for rel, content in sorted((draft.get("documents") or {}).items()):
-            atomic_write_text(folder / rel, content)
+            write_project_file(folder, rel, content)  # never through a link planted in the project
         label = _step_label(engine.pack, step)
         for decision in draft.get("decisions") or []:
             append_decision(folder, decision, step_label=label, visit=visit)
@@ -59,7 +59,7 @@ def commit_step(*, engine: Engine, step: Step, state: dict[str, Any]) -> str | N
     if next_step:
         sidecar["steps"][next_step] = "in_progress"
     _update_phases(engine.pack, sidecar)
-    atomic_write_text(folder / PROJECT_SPEC, summary.project_markdown(engine.pack, sidecar, folder))
+    write_project_file(folder, PROJECT_SPEC, summary.project_markdown(engine.pack, sidecar, folder))
     write_sidecar(folder, sidecar)
     return next_step
 
@@ -94,7 +94,7 @@ def _write_skip_record(pack: Pack, step: Step, sidecar: dict[str, Any], outcome:
     else:
         text = (f"# {step.title}: SKIPPED\n\nThis step was skipped on {today()}.\n\n"
                 f"**Reason:** `{context['reason']}`\n")
-    atomic_write_text(folder / step.meta.skip_record, text)
+    write_project_file(folder, step.meta.skip_record, text)
 
 
 def _approve_training(sidecar: dict[str, Any], step: Step, folder: Path) -> None:

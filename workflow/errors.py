@@ -30,6 +30,19 @@ class SidecarError(ProjectError):
     """sidecar.yaml cannot be read; it is never overwritten in that state."""
 
 
+class UnsafePathError(ProjectError):
+    """A project path Cairn would write is a symbolic link or not the kind of file expected."""
+
+
+class DiskError(ProjectError, OSError):
+    """The disk is full, read-only or not writable; nothing was half-written. Also an OSError,
+    so code that already handled OS failures keeps doing so."""
+
+
+class UnreadableFileError(CairnError):
+    """A file that must be UTF-8 text is binary, in another encoding, or too large."""
+
+
 class LockedError(CairnError):
     """Another session holds the project's lock."""
 

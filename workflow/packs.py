@@ -13,9 +13,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workflow import phases
-from workflow.errors import PackError
+from workflow.containment import is_inside, step_path_problems
+from workflow.errors import PackError, UnreadableFileError
 from workflow.expressions import ExpressionError, check_expression, check_template_source
+from workflow.fileio import read_text_checked
 from workflow.frontmatter import split_frontmatter
+from workflow.pack_graph import endless_loops
 from workflow.pack_model import (
     OUTPUT_SCHEMAS,
     NextRule,
@@ -28,6 +31,7 @@ from workflow.pack_model import (
 )
 from workflow.resources import default_pack_dir, packs_dir
 from workflow.yamlerrors import yaml_problem
+from workflow.yamlload import load_yaml
 
 
 class Manifest(BaseModel):
@@ -123,6 +127,11 @@ def check_pack(path: str | Path | None = None) -> tuple[Pack | None, list[str]]:
     steps_dir = (root / manifest.steps).resolve()
     agents_dir = (root / manifest.agents).resolve()
     templates_dir = (root / manifest.templates).resolve()
+    for key, folder in (("steps", steps_dir), ("agents", agents_dir), ("templates", templates_dir)):
+        if not is_inside(folder, root):
+            problems.append(f"{manifest_file}: {key}: '{getattr(manifest, key)}' is outside the pack folder; "
+                            "keep the pack's folders inside it")
+            return None, problems
     personas = _load_personas(agents_dir, problems)
     steps = _load_steps(steps_dir, problems)
     by_rel = {s.rel: s for s in steps}
@@ -142,6 +151,9 @@ def check_pack(path: str | Path | None = None) -> tuple[Pack | None, list[str]]:
     for step in resolved.values():
         _check_step(step, personas, templates_dir, by_id, problems)
     ordered = _order(resolved, start.id if start else None)
+    for loop in endless_loops(resolved, start.id if start else None):
+        problems.append(f"{resolved[loop[0]].file}: next: steps {' -> '.join(loop)} form a loop the walk can never "
+                        "leave; give one of them a `next` rule with a `when` that leads out of the loop")
     if start is not None:
         for step_id in resolved:
             if step_id not in ordered:
@@ -158,8 +170,11 @@ def check_pack(path: str | Path | None = None) -> tuple[Pack | None, list[str]]:
 
 def _load_manifest(path: Path, problems: list[str]) -> Manifest | None:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(read_text_checked(path, max_bytes=100_000))
         manifest = Manifest.model_validate(raw)
+    except UnreadableFileError as exc:
+        problems.append(str(exc))
+        return None
     except yaml.YAMLError as exc:
         problems.append(f"{path}: not valid YAML ({exc})")
         return None
@@ -177,12 +192,15 @@ def _load_personas(folder: Path, problems: list[str]) -> dict[str, Persona]:
         problems.append(f"{folder}: agents folder is missing; create it or set `agents` in pack.yaml")
         return personas
     for file in sorted(folder.glob("*.md")):
-        parts = split_frontmatter(file.read_text(encoding="utf-8"))
+        text = _read_pack_file(file, folder, problems)
+        if text is None:
+            continue
+        parts = split_frontmatter(text)
         if parts is None:
             problems.append(f"{file}: no YAML frontmatter; start the file with a --- block (name, title)")
             continue
         try:
-            meta = PersonaFrontmatter.model_validate(yaml.safe_load(parts[0]) or {})
+            meta = PersonaFrontmatter.model_validate(load_yaml(parts[0]) or {})
         except yaml.YAMLError as exc:
             problems.append(f"{file}: frontmatter is not valid YAML ({exc})")
             continue
@@ -204,12 +222,15 @@ def _load_steps(folder: Path, problems: list[str]) -> list[Step]:
         rel = file.relative_to(folder).as_posix()
         if file.name.lower() == "readme.md":
             continue
-        parts = split_frontmatter(file.read_text(encoding="utf-8"))
+        text = _read_pack_file(file, folder, problems)
+        if text is None:
+            continue
+        parts = split_frontmatter(text)
         if parts is None:
             problems.append(f"{file}: no YAML frontmatter; start the step with a --- block (DESIGN 3.3)")
             continue
         try:
-            raw: Any = yaml.safe_load(parts[0]) or {}
+            raw: Any = load_yaml(parts[0]) or {}
         except yaml.YAMLError as exc:
             line, problem = yaml_problem(exc, first_line=2)
             where = f" line {line}" if line else ""
@@ -222,6 +243,23 @@ def _load_steps(folder: Path, problems: list[str]) -> list[Step]:
             continue
         steps.append(Step(meta=meta, file=file, rel=rel, sections=split_sections(parts[1]), next_rules=()))
     return steps
+
+
+# A step file is guidance for one step: far below this; a bigger one is a mistake or an attack.
+MAX_STEP_FILE = 1_000_000
+
+
+def _read_pack_file(file: Path, folder: Path, problems: list[str]) -> str | None:
+    """The text of a step or persona file, or None with a problem when it is a link out of the
+    pack, not UTF-8 text, or too large."""
+    if not is_inside(file, folder):
+        problems.append(f"{file}: a symbolic link out of {folder.name}/; copy the file into the pack instead")
+        return None
+    try:
+        return read_text_checked(file, max_bytes=MAX_STEP_FILE)
+    except UnreadableFileError as exc:
+        problems.append(str(exc))
+        return None
 
 
 def _resolve_next(step: Step, by_rel: dict[str, Step], by_id: dict[str, Step],
@@ -280,12 +318,12 @@ def _check_step(step: Step, personas: dict[str, Persona], templates_dir: Path,
     for i, output in enumerate(meta.outputs):
         if (output.template is None) == (output.schema_name is None):
             problem(f"outputs[{i}]", "give exactly one of `template` or `schema`")
-        if output.template is not None:
+        if output.template is not None and is_inside(templates_dir / output.template, templates_dir):
             _check_template(templates_dir / output.template, f"outputs[{i}].template", problem)
         if output.schema_name is not None and output.schema_name not in OUTPUT_SCHEMAS:
             problem(f"outputs[{i}].schema", f"unknown schema '{output.schema_name}'; use one of {OUTPUT_SCHEMAS}")
-        if output.path.startswith("/") or ".." in output.path.split("/"):
-            problem(f"outputs[{i}].path", "must be relative to the project folder, without '..'")
+    for key, msg in step_path_problems(meta, templates_dir):
+        problem(key, msg)
     if meta.skip_when and meta.skip_record:
         _check_template(templates_dir / "skip-record.md.j2", "skip_record", problem)
     actions = {m.action for m in meta.menu}
@@ -310,7 +348,9 @@ def _check_template(path: Path, key: str, problem: Any) -> None:
         problem(key, f"template {path.name} not found in {path.parent}; create it or fix the name")
         return
     try:
-        check_template_source(path.read_text(encoding="utf-8"), path.name)
+        check_template_source(read_text_checked(path, max_bytes=1_000_000), path.name)
+    except UnreadableFileError as exc:
+        problem(key, str(exc))
     except ExpressionError as exc:
         problem(key, f"template does not parse: {exc}")
 

@@ -11,7 +11,7 @@ from typing import Any
 from workflow import phases, summary
 from workflow.config import Config
 from workflow.errors import ProjectError
-from workflow.fileio import atomic_write_text
+from workflow.fileio import project_folder, remove_stray_temp_files, write_project_file
 from workflow.i18n import t
 from workflow.knowledge.protocol import KnowledgeClient
 from workflow.pack_model import Pack
@@ -53,15 +53,15 @@ def create_project(output_dir: Path, name: str, *, user: str, pack_ref: str | No
     pack = load_pack(pack_ref)
     folder.mkdir(parents=True)
     for phase in pack.phases():
-        (folder / phases.output_folder(phase)).mkdir(exist_ok=True)
+        project_folder(folder, phases.output_folder(phase))
     pack_path = resolve_pack_path(pack_ref)
     workflow = {"name": pack.name, "version": pack.version, "style": pack.style,
                 "pack": None if pack_ref is None else str(pack_path)}
     sidecar = new_sidecar(name=name, user=user, workflow=workflow, start=pack.start, steps=list(pack.steps),
                           phases=[phases.sidecar_key(p) for p in pack.phases()])
     sidecar["steps"][pack.start] = "in_progress"
-    atomic_write_text(folder / DECISION_LOG, f"# Decision log: {name}\n\n")
-    atomic_write_text(folder / PROJECT_SPEC, summary.project_markdown(pack, sidecar, folder))
+    write_project_file(folder, DECISION_LOG, f"# Decision log: {name}\n\n")
+    write_project_file(folder, PROJECT_SPEC, summary.project_markdown(pack, sidecar, folder))
     write_sidecar(folder, sidecar)  # last: its presence marks a complete project
     return folder
 
@@ -104,7 +104,8 @@ class Session:
             from workflow.engine import Engine
             from workflow.graph import build_graph
 
-            (self.folder / ".cairn").mkdir(exist_ok=True)
+            project_folder(self.folder, ".cairn")
+            remove_stray_temp_files(self.folder)  # left by a writer killed before its rename
             conn = sqlite3.connect(self.folder / ".cairn" / "session.sqlite", check_same_thread=False)
             self._stack.callback(conn.close)
             self._saver = SqliteSaver(conn)

@@ -14,9 +14,17 @@ from typing import Any
 
 import yaml
 
-from workflow.errors import LockedError, ProjectError, SidecarError
-from workflow.fileio import append_durable, atomic_write_text
+from workflow.errors import LockedError, ProjectError, SidecarError, UnreadableFileError, UnsafePathError
+from workflow.fileio import (
+    append_project_file,
+    open_project_file,
+    project_folder,
+    read_text_checked,
+    safe_to_read,
+    write_project_file,
+)
 from workflow.yamlerrors import yaml_problem
+from workflow.yamlload import load_yaml
 
 SCHEMA_VERSION = 1
 SIDECAR = "sidecar.yaml"
@@ -24,7 +32,6 @@ DECISION_LOG = "decision-log.md"
 PROJECT_SPEC = "project-spec.md"
 # libyaml (bundled with PyYAML's wheels) when present: the sidecar is read after every completion
 # and the pure-Python parser dominated the time per answered question.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -92,12 +99,17 @@ def read_sidecar(folder: Path) -> dict[str, Any]:
     """Load and migrate sidecar.yaml. Raises SidecarError (with the line) for a broken file,
     ProjectError when it does not exist."""
     path = folder / SIDECAR
+    if not path.exists() and not path.is_symlink():
+        raise ProjectError(f"{path} does not exist: is '{folder.name}' a Cairn project?")
+    if safe_to_read(folder, SIDECAR) is None:
+        raise SidecarError(f"{path} is a symbolic link or not a regular file; replace it with the project's "
+                           "own sidecar.yaml (Cairn will not read or write through it)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProjectError(f"{path} does not exist: is '{folder.name}' a Cairn project?") from None
+        text = read_text_checked(path, max_bytes=50_000_000)
+    except UnreadableFileError as exc:
+        raise SidecarError(f"{exc} (Cairn will not overwrite it)") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # a safe loader (C or Python)
+        data = load_yaml(text, fast=True, max_chars=50_000_000)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         line, problem = yaml_problem(exc)
         where = f" line {line}" if line else ""
@@ -133,7 +145,8 @@ def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def write_sidecar(folder: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(folder / SIDECAR, yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
+    """Raises UnsafePathError (a planted symlink) and DiskError (full or read-only disk)."""
+    write_project_file(folder, SIDECAR, yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
 
 
 def update_sidecar(folder: Path, mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -149,69 +162,138 @@ def update_sidecar(folder: Path, mutate: Callable[[dict[str, Any]], None]) -> di
 
 # ---- decision log -------------------------------------------------------------------------------
 
+_MARKER = re.compile(r"^<!-- cairn:decision id=(\S+) step=(\S+) visit=(\d+) -->$", re.MULTILINE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_ID_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
 def decision_marker(decision_id: str, step: str, visit: int) -> str:
-    return f"<!-- cairn:decision id={decision_id} step={step} visit={visit} -->"
+    return f"<!-- cairn:decision id={_token(decision_id)} step={_token(step)} visit={int(visit)} -->"
+
+
+def logged_decisions(text: str) -> set[tuple[str, str, int]]:
+    """The (id, step, visit) of every entry in a decision log, read from the markers Cairn writes
+    on their own line (text inside an entry can never form one: see `_escape`)."""
+    return {(m.group(1), m.group(2), int(m.group(3))) for m in _MARKER.finditer(text)}
 
 
 def append_decision(folder: Path, decision: dict[str, Any], *, step_label: str, visit: int) -> bool:
     """Append one decision record unless this (id, step visit) is already logged.
-    Returns True when it wrote. A decision id seen before is marked as a revision."""
+    Returns True when it wrote. A decision id seen before is marked as a revision.
+    Raises UnsafePathError (decision-log.md is a link) and DiskError."""
     path = folder / DECISION_LOG
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    marker = decision_marker(decision["id"], decision["step"], visit)
-    if marker in existing:
+    existing = path.read_text(encoding="utf-8", errors="replace") if safe_to_read(folder, DECISION_LOG) else ""
+    logged = logged_decisions(existing)
+    decision_id, step = _token(str(decision["id"])), _token(str(decision["step"]))
+    if (decision_id, step, int(visit)) in logged:
         return False
-    revision = f"<!-- cairn:decision id={decision['id']} " in existing
-    title = decision["title"] + (" (revision)" if revision else "")
+    revision = any(entry[0] == decision_id for entry in logged)
+    title = _escape(str(decision["title"]), inline=True) + (" (revision)" if revision else "")
     lines = [
-        f"## {decision['id']}: {title}",
-        marker,
+        f"## {decision_id}: {title}",
+        decision_marker(decision_id, step, visit),
         "",
-        f"**Decision:** {decision['choice']}",
-        f"**Date:** {decision['date']}",
-        f"**Step:** {step_label}",
-        f"**Rationale:** {decision['rationale']}",
+        f"**Decision:** {_escape(str(decision['choice']))}",
+        f"**Date:** {_escape(str(decision['date']), inline=True)}",
+        f"**Step:** {_escape(step_label, inline=True)}",
+        f"**Rationale:** {_escape(str(decision['rationale']))}",
     ]
     if decision.get("knowledge_ref"):
-        lines.append(f"**Knowledge:** {decision['knowledge_ref']}")
+        lines.append(f"**Knowledge:** {_escape(str(decision['knowledge_ref']))}")
     if revision:
         lines.append("**Revision:** replaces the earlier entry for this id")
-    append_durable(path, "\n".join(lines) + "\n\n---\n\n")
+    append_project_file(folder, DECISION_LOG, "\n".join(lines) + "\n\n---\n\n")
     return True
+
+
+def _token(value: str) -> str:
+    """An id or step as it appears in a marker: no spaces or characters that could end the comment."""
+    return _ID_CHARS.sub("_", value)[:80] or "_"
+
+
+def _escape(value: str, *, inline: bool = False) -> str:
+    """Text from a user or a model as it goes into the log: no control characters, no HTML
+    comment that could pass for a marker, and no line that could start a heading, a marker or
+    an entry separator. Continuation lines are indented; `inline` keeps it on one line."""
+    value = _CONTROL.sub(" ", value.replace("\r\n", "\n")).replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+    lines = value.split("\n")
+    if inline:
+        return " ".join(line.strip() for line in lines if line.strip())
+    out = [lines[0]]
+    for line in lines[1:]:
+        stripped = line.lstrip()
+        if stripped.startswith(("#", "---", "***", "___", "<")):
+            stripped = "\\" + stripped
+        out.append(f"  {stripped}" if stripped else "")
+    return "\n".join(out)
 
 
 # ---- lock ---------------------------------------------------------------------------------------
 
+_CAIRN_FILES = ("lock", "lock.holder", "session.sqlite", "session.sqlite-journal", "session.sqlite-wal",
+                "session.sqlite-shm")
+
+
 @contextmanager
 def project_lock(folder: Path, *, purpose: str = "session") -> Iterator[None]:
     """Hold `.cairn/lock` for the block. An OS file lock, so a killed holder releases it
-    and the next session takes over. Raises LockedError naming the holder."""
-    from filelock import FileLock, Timeout
-
-    cairn_dir = folder / ".cairn"
-    cairn_dir.mkdir(parents=True, exist_ok=True)
+    and the next session takes over. Raises LockedError naming the holder, UnsafePathError when
+    `.cairn` or a file in it is a symlink (or `.cairn` is not a folder)."""
+    cairn_dir = project_folder(folder, ".cairn")
+    for name in _CAIRN_FILES:
+        if (cairn_dir / name).is_symlink():
+            raise UnsafePathError(f"{cairn_dir / name} is a symbolic link; Cairn does not write through links "
+                                  "inside a project: delete it (it is recreated)")
     holder_file = cairn_dir / "lock.holder"
-    lock = FileLock(str(cairn_dir / "lock"), timeout=0, is_singleton=False, thread_local=False)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise LockedError(
-            f"project '{folder.name}' is locked by another session ({_describe_holder(holder_file)}); "
-            "close it first"
-        ) from None
+    release = _acquire(folder, cairn_dir, holder_file)
     try:
         # Only error messages read this file, so it is not fsynced (it sat on every MCP call's path).
-        holder_file.write_text(f"pid: {os.getpid()}\nstarted: {now_iso()}\npurpose: {purpose}\n",
-                               encoding="utf-8")
+        write_project_file(folder, ".cairn/lock.holder",
+                           f"pid: {os.getpid()}\nstarted: {now_iso()}\npurpose: {purpose}\n", durable=False)
         yield
     finally:
-        lock.release()
+        release()
+
+
+def _acquire(folder: Path, cairn_dir: Path, holder_file: Path) -> Callable[[], None]:
+    """Take the OS lock; return the function that releases it."""
+    def locked() -> LockedError:
+        return LockedError(f"project '{folder.name}' is locked by another session "
+                           f"({_describe_holder(holder_file)}); close it first")
+
+    try:
+        import fcntl
+    except ImportError:  # Windows: filelock's msvcrt lock (the lstat checks above guard the links)
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(cairn_dir / "lock"), timeout=0, is_singleton=False, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise locked() from None
+        return lambda: lock.release()
+    fd = open_project_file(folder, ".cairn/lock")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise locked() from None
+
+    def release() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    return release
 
 
 def _describe_holder(holder_file: Path) -> str:
     try:
-        info = yaml.safe_load(holder_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        info = yaml.safe_load(read_text_checked(holder_file, max_bytes=4096)) or {}
+    except (UnreadableFileError, yaml.YAMLError):
+        return "holder unknown"
+    if not isinstance(info, dict):
         return "holder unknown"
     return f"pid {info.get('pid')}, {info.get('purpose', 'session')} started {info.get('started')}"
 

@@ -43,8 +43,10 @@ def project_markdown(pack: Pack, sidecar: dict[str, Any], folder: Path, *, full:
         out.append("_No decisions recorded yet._")
     for d in decisions:
         out.append(f"- **{d['id']} {d['title']}:** {d['choice']} — {d['rationale']}")
+    # Dot-files are never documents (a killed writer's `.name.XXXX.tmp`, editor swap files).
     documents = sorted(p.relative_to(folder).as_posix() for p in folder.glob("phase-*/**/*")
-                       if p.is_file() and "runs" not in p.parts)
+                       if p.is_file() and not p.is_symlink() and "runs" not in p.parts
+                       and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     out += ["", "## Documents", ""]
     out += [f"- [{d}]({d}): {document_summary(folder / d)}" for d in documents] or ["_None yet._"]
     stories = sidecar.get("stories") or {}

@@ -47,7 +47,8 @@ def readable_file(folder: Path, path: str) -> Path:
 def project_files(folder: Path) -> list[str]:
     """Every readable file of a project, project-relative, sorted."""
     files = [name for name in PROJECT_FILES if (folder / name).is_file()]
-    for phase in sorted(p for p in folder.iterdir() if p.is_dir() and _PHASE.match(p.name)):
+    for phase in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and _PHASE.match(p.name)):
         files += sorted(f.relative_to(folder).as_posix() for f in phase.rglob("*")
-                        if f.is_file() and "runs" not in f.relative_to(folder).parts)
+                        if f.is_file() and "runs" not in f.relative_to(folder).parts
+                        and not any(part.startswith(".") for part in f.relative_to(folder).parts))
     return files
