@@ -34,7 +34,7 @@ def step_path_problems(meta: StepFrontmatter, templates_dir: Path) -> list[tuple
         if problem is not None:
             found.append((f"outputs[{i}].path", problem))
         if output.template is not None:
-            problem = _template_problem(templates_dir, output.template)
+            problem = template_problem(templates_dir, output.template)
             if problem is not None:
                 found.append((f"outputs[{i}].template", problem))
     if meta.skip_record is not None:
@@ -48,8 +48,9 @@ def step_path_problems(meta: StepFrontmatter, templates_dir: Path) -> list[tuple
     return found
 
 
-def _template_problem(templates_dir: Path, name: str) -> str | None:
-    """Only escapes are reported here; a missing template is reported by the template check."""
+def template_problem(templates_dir: Path, name: str) -> str | None:
+    """Why the template `name` leaves `templates_dir` (None when it stays inside). A missing
+    template is not reported here: the template check names it."""
     if not name or Path(name).is_absolute() or "\\" in name or ".." in Path(name).parts:
         return f"template '{name}' must be a file name inside {templates_dir.name}/ (no absolute path or '..')"
     target = templates_dir / name
@@ -114,4 +115,4 @@ def escaping_files(root: Path, pattern: str) -> list[Path]:
 
 
 __all__ = ["RESERVED_FILES", "RESERVED_FOLDERS", "escaping_files", "is_inside", "project_path_problem",
-           "source_problem", "step_path_problems"]
+           "source_problem", "step_path_problems", "template_problem"]

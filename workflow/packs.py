@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workflow import phases
-from workflow.containment import is_inside, step_path_problems
+from workflow.containment import is_inside, step_path_problems, template_problem
 from workflow.errors import PackError, UnreadableFileError
 from workflow.expressions import ExpressionError, check_expression, check_template_source
 from workflow.fileio import read_text_checked
@@ -318,7 +318,7 @@ def _check_step(step: Step, personas: dict[str, Persona], templates_dir: Path,
     for i, output in enumerate(meta.outputs):
         if (output.template is None) == (output.schema_name is None):
             problem(f"outputs[{i}]", "give exactly one of `template` or `schema`")
-        if output.template is not None and is_inside(templates_dir / output.template, templates_dir):
+        if output.template is not None and template_problem(templates_dir, output.template) is None:
             _check_template(templates_dir / output.template, f"outputs[{i}].template", problem)
         if output.schema_name is not None and output.schema_name not in OUTPUT_SCHEMAS:
             problem(f"outputs[{i}].schema", f"unknown schema '{output.schema_name}'; use one of {OUTPUT_SCHEMAS}")
