@@ -105,7 +105,7 @@ def search(
         print(json.dumps(response, ensure_ascii=False, indent=2))
         return
     if not response["results"]:
-        print(f"No results for '{query}'.")
+        print(f"No results for '{query}'. {response['metadata']['note'] or ''}".rstrip())
         return
     for number, result in enumerate(response["results"], start=1):
         print(f"{number}. {result_block(result)}")

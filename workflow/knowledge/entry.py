@@ -44,7 +44,7 @@ ALLOWED_HOSTS: frozenset[str] = frozenset(
     jalammar.github.io www.oreilly.com gdpr-info.eu eur-lex.europa.eu www.microsoft.com openai.com
     kubernetes.io prometheus.io opentelemetry.io docs.ragas.io arize.com docs.smith.langchain.com
     www.evidentlyai.com docs.evidentlyai.com scikit-learn.org numpy.org docs.scipy.org www.tensorflow.org
-    developer.nvidia.com docs.nvidia.com
+    developer.nvidia.com docs.nvidia.com www.nvidia.com docs.cohere.com
     """.split()
 )
 

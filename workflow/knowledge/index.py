@@ -26,11 +26,14 @@ from workflow.knowledge.loader import entry_files, load_entries
 from workflow.knowledge.tokens import tag_terms, tokenize
 
 # Bump when tokenization, scoring inputs or the cache layout change: old caches are then ignored.
-INDEX_VERSION = "2"
-# Added per query term covered by a topic tag the query names. BM25 scores of a good
-# match here run from about 5 to 30, so a full tag match lifts a document a few places
-# without letting a tag alone beat a document that matches the words well.
-TAG_BOOST = 2.0
+INDEX_VERSION = "3"
+# Added for each topic tag the query names in full, scaled by how rare the tag is
+# (log(1 + N/df) over log(1 + N)): a tag on one entry adds TAG_BOOST, a tag a quarter of
+# the base carries ("fine-tuning") about a third of it. Counting the tag's words instead
+# let a two-word generic tag outweigh a one-word precise one. BM25 scores of a good match
+# run from about 5 to 30, so a tag lifts a document a few places without letting a tag
+# alone beat a document that matches the words well.
+TAG_BOOST = 4.0
 # A second, short field (title and topic tags) scored on its own and added with this
 # weight: a query whose words are the document's title is about that document, however
 # long the body is (BM25's length normalisation otherwise favours short documents).
@@ -64,6 +67,11 @@ class KnowledgeIndex:
                 if terms:
                     tags[terms].append(position)
         self._tags = {terms: np.array(positions) for terms, positions in tags.items()}
+        total = max(len(docs), 1)
+        self._tag_weight = {
+            terms: TAG_BOOST * float(np.log1p(total / len(positions)) / np.log1p(total))
+            for terms, positions in tags.items()
+        }
 
     @classmethod
     def build(cls, docs: list[Doc], key: str = "") -> KnowledgeIndex:
@@ -72,6 +80,9 @@ class KnowledgeIndex:
             body.index([tokenize(doc.index_text()) for doc in docs], show_progress=False)
             heading.index([tokenize(doc.heading_text()) for doc in docs], show_progress=False)
         return cls(docs, body, heading, key)
+
+    def position(self, doc_id: str) -> int:
+        return self._by_id[doc_id]
 
     def get(self, doc_id: str) -> Doc | None:
         position = self._by_id.get(doc_id)
@@ -90,8 +101,33 @@ class KnowledgeIndex:
         present = set(terms)
         for tag, positions in self._tags.items():
             if present.issuperset(tag):
-                scores[positions] += TAG_BOOST * len(tag)
+                scores[positions] += self._tag_weight[tag]
         return scores
+
+    def coverage(self, query: str, positions: list[int]) -> list[float]:
+        """For each document at `positions`, the IDF-weighted share of the query's distinct
+        terms it contains (0..1). A term the base has never seen counts as the rarest kind,
+        so "GRPO vs PPO" against a base without either word covers almost nothing."""
+        terms = list(dict.fromkeys(tokenize(query)))
+        if not terms or not self.docs or not positions:
+            return [0.0 for _ in positions]
+        total = len(self.docs)
+        unseen_idf = float(np.log1p(total / 0.5))
+        weights: list[float] = []
+        present: list[np.ndarray] = []
+        for term in terms:
+            ids = self._body.get_tokens_ids([term])
+            if not ids:
+                weights.append(unseen_idf)
+                present.append(np.zeros(len(positions), dtype=bool))
+                continue
+            hits = self._body.get_scores_from_ids(ids) > 0
+            df = int(hits.sum())
+            weights.append(float(np.log1p((total - df + 0.5) / (df + 0.5))))
+            present.append(hits[positions])
+        weight = np.array(weights)
+        matrix = np.array(present, dtype=float)  # terms x positions
+        return [float(value) for value in (weight @ matrix) / weight.sum()]
 
     def rank(
         self,

@@ -110,6 +110,10 @@ EntryResult = Annotated[
 
 class Metadata(_Out):
     query: str
+    answered: bool = Field(
+        default=True,
+        description="false when no entry cleared the relevance floor: the base has no answer to this query.")
+    note: str | None = Field(default=None, description="Set when answered is false: what that means for the caller.")
     result_count: int
     search_type: Literal["bm25", "list"] = Field(description="bm25: ranked by relevance; list: unranked.")
     latency_ms: float
