@@ -78,3 +78,24 @@ def test_answer_metrics_normalise_case_punctuation_and_articles() -> None:
     assert token_f1("billing team", "billing") == pytest.approx(2 * 0.5 * 1.0 / 1.5)
     assert rouge_l("x b c d", "x c d") == pytest.approx(2 * (3 / 4) * 1.0 / (3 / 4 + 1.0))
     assert rouge_l("x y", "a b") == 0.0 and token_f1("", "") == 1.0
+
+
+def test_the_carved_test_split_takes_exact_copies_and_near_duplicates_with_it(tmp_path: Path) -> None:
+    def chat(user: str, answer: str) -> dict[str, object]:
+        return {"messages": [{"role": "system", "content": "Answer with one word."},
+                             {"role": "user", "content": user}, {"role": "assistant", "content": answer}]}
+
+    words = [f"word{i}" for i in range(400)]
+    rows = [chat(" ".join(words[i * 20:(i + 1) * 20]), f"label{i % 3}") for i in range(20)]
+    rows += [rows[i] for i in range(0, 20, 2)]  # ten exact copies
+    rows += [chat(" ".join(words[i * 20:(i + 1) * 20]) + " please", f"label{i % 3}") for i in range(1, 20, 2)]
+    path = _write(tmp_path / "train.jsonl", rows)
+    for seed in range(5):
+        spec = spec_from_answers({"base_model": "m", "train_file": str(path), "val_fraction": 0.1,
+                                  "test_fraction": 0.25, "seed": seed})
+        plan = plan_data(spec)
+        train = {r["messages"][1]["content"].removesuffix(" please") for r in plan.stages[0].train.rows}
+        test = {r["messages"][1]["content"].removesuffix(" please") for r in plan.test.rows}  # type: ignore[union-attr]
+        held = {r["messages"][1]["content"].removesuffix(" please") for r in plan.stages[0].eval.rows}  # type: ignore[union-attr]
+        assert not train & test and not train & held and not test & held, seed
+        assert 8 <= len(plan.test.rows) <= 12  # type: ignore[union-attr]

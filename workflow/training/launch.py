@@ -20,6 +20,7 @@ from workflow.data.formats import DatasetFormat
 from workflow.errors import TrainingError
 from workflow.fileio import atomic_write_text
 from workflow.training.approval import check_approval, file_sha256, monthly_requests, record_run, spec_path_of
+from workflow.training.chat_templates import TemplatePlan
 from workflow.training.configs import Device, detect_device, peft_args, resolve_precision, trl_args
 from workflow.training.estimate import estimate_cost, estimate_markdown
 from workflow.training.params import local_model_dir
@@ -88,22 +89,32 @@ def base_model_path(spec: TrainingSpec, spec_dir: Path) -> str:
     return str(folder.resolve()) if folder is not None else spec.base_model
 
 
-def _template_markers(base_path: str) -> bool | None:
-    """Whether a local model's chat template has generation markers; None for a hub id (known at load)."""
-    from workflow.training.trainer import has_generation_markers
+def _template_plan(base_path: str, *, load: bool) -> TemplatePlan | None:
+    """The chat template the run will train with (see chat_templates). With `load` the tokenizer is
+    loaded (no model); without it only a local folder's files are read, and None means unknown."""
+    from workflow.training.chat_templates import TemplatePlan, has_generation_markers, training_template
 
+    if load:
+        from workflow.training.trainer import load_tokenizer
+
+        return training_template(load_tokenizer(base_path, needs_chat=False))
     folder = Path(base_path)
     if not folder.is_dir():
         return None
     jinja = folder / "chat_template.jinja"
+    template: Any = None
     if jinja.is_file():
-        return has_generation_markers(jinja.read_text(encoding="utf-8"))
-    try:
-        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    template = config.get("chat_template") if isinstance(config, dict) else None
-    return has_generation_markers(template if isinstance(template, str) else None)
+        template = jinja.read_text(encoding="utf-8")
+    else:
+        try:
+            config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+            template = config.get("chat_template") if isinstance(config, dict) else None
+        except (OSError, ValueError):
+            template = None
+    if has_generation_markers(template if isinstance(template, str) else None):
+        return TemplatePlan(template=None, source="model", note="the model's own chat template (it has "
+                                                                 "{% generation %} markers)")
+    return None
 
 
 def _data_digests(spec: TrainingSpec) -> dict[str, str]:
@@ -127,7 +138,7 @@ def accelerate_command(request: TrainRequest, device: Device) -> list[str]:
 
 
 def _resolve(spec: TrainingSpec, *, target: _Target, plan: DataPlan, device: Device, request: TrainRequest,
-             run_dir: Path, sha: str, markers: bool | None) -> dict[str, Any]:
+             run_dir: Path, sha: str, template: TemplatePlan | None) -> dict[str, Any]:
     """Everything the run will use, written to resolved-config.yaml and printed by --dry-run."""
     base = base_model_path(spec, target.spec_path.resolve().parent)
     stages: dict[str, Any] = {}
@@ -135,7 +146,7 @@ def _resolve(spec: TrainingSpec, *, target: _Target, plan: DataPlan, device: Dev
         has_eval = stage.eval is not None and bool(stage.eval.rows)
         trl = trl_args(spec, stage=stage.stage, output_dir=run_dir / "checkpoints" / stage.stage, device=device,
                        has_eval=has_eval, max_steps=request.max_steps,
-                       assistant_only_loss=stage.format in CHAT and markers is not False)
+                       assistant_only_loss=stage.format in CHAT and (template is None or template.assistant_only))
         after_sft = index > 0
         entry: dict[str, Any] = {"trl": trl, "peft": None if after_sft else peft_args(spec)}
         if stage.stage == "dpo":
@@ -147,9 +158,9 @@ def _resolve(spec: TrainingSpec, *, target: _Target, plan: DataPlan, device: Dev
                 entry["continues"] = "sft-adapter/" if spec.uses_peft else "sft-model/"
         stages[stage.stage] = entry
     warnings = list(plan.warnings)
-    if markers is False and any(s.format in CHAT for s in plan.stages):
-        warnings.append("the chat template has no {% generation %} markers, so SFT learns every token of the "
-                        "conversation, not only the assistant's answers")
+    chat = any(s.format in CHAT for s in plan.stages)
+    if template is not None and not template.assistant_only and chat:
+        warnings.append(f"chat template: {template.note}")
     return {
         "run_id": run_dir.name,
         "spec_file": str(target.spec_path.resolve()),
@@ -158,6 +169,8 @@ def _resolve(spec: TrainingSpec, *, target: _Target, plan: DataPlan, device: Dev
         "device": {"kind": device.kind, "name": device.name, "count": device.count},
         "precision": resolve_precision(spec, device),
         "chat_data": any(isinstance(v, list) for s in plan.stages for v in s.train.rows[0].values()),
+        "chat_template": None if template is None or not chat else {"source": template.source,
+                                                                    "note": template.note},
         "options": {"max_steps": request.max_steps},
         "data": {"counts": plan.counts(),
                  "sources": {s.stage: {"train": s.train.source, "eval": s.eval.source if s.eval else None}
@@ -188,10 +201,13 @@ def _dry_run(spec: TrainingSpec, target: _Target, request: TrainRequest, plan: D
     from workflow.training.deps import TRAIN_PACKAGES, _installed
 
     base = base_model_path(spec, target.spec_path.resolve().parent)
+    stack = all(_installed(p) for p in TRAIN_PACKAGES)
+    # The tokenizer (never the model) is read when it is local, so --dry-run shows what the run will do.
+    template = _template_plan(base, load=stack and Path(base).is_dir())
     resolved = _resolve(spec, target=target, plan=plan, device=device, request=request,
-                        run_dir=target.runs_dir / "RUN_ID", sha=sha, markers=_template_markers(base))
+                        run_dir=target.runs_dir / "RUN_ID", sha=sha, template=template)
     notes = []
-    if all(_installed(p) for p in TRAIN_PACKAGES):
+    if stack:
         from workflow.training.configs import build_trl_config
 
         for stage, entry in resolved["stages"].items():
@@ -226,18 +242,14 @@ def _start(spec: TrainingSpec, target: _Target, request: TrainRequest, plan: Dat
         require_4bit()
     require_trackers(list(spec.evaluation.report_to))
     base = base_model_path(spec, target.spec_path.resolve().parent)
-    markers = _template_markers(base)
-    if markers is None:  # a hub id: the tokenizer tells (no model is loaded for this)
-        from workflow.training.trainer import has_generation_markers, load_tokenizer
-
-        markers = has_generation_markers(load_tokenizer(base, needs_chat=False).chat_template)
+    template = _template_plan(base, load=True)  # the tokenizer only: no model is loaded for this
     if request.run_id:  # accelerate launch: every process was given the same id
         run = Run(target.runs_dir / request.run_id)
         run.dir.mkdir(parents=True, exist_ok=True)
     else:
         run = new_run(target.runs_dir)
     resolved = _resolve(spec, target=target, plan=plan, device=device, request=request, run_dir=run.dir, sha=sha,
-                        markers=markers)
+                        template=template)
     if is_main_process():
         atomic_write_text(run.resolved_config, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
     return run, resolved

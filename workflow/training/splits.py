@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from workflow.data.duplicates import row_groups
 from workflow.data.formats import DatasetFormat
 from workflow.errors import DataError
 from workflow.training.spec import TrainingSpec
@@ -134,16 +135,27 @@ def reference_of(row: dict[str, Any], fmt: DatasetFormat) -> tuple[Any, str] | N
     return None
 
 
-def _carve(rows: list[dict[str, Any]], fraction: float, total: int,
-           rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(kept, carved): `fraction` of the file's `total` rows, at least one when the fraction is above 0."""
+def _carve(rows: list[dict[str, Any]], groups: list[int], fraction: float, total: int,
+           rng: random.Random) -> tuple[list[dict[str, Any]], list[int], list[dict[str, Any]]]:
+    """(kept rows, their groups, carved rows): about `fraction` of the file's `total` rows, at least
+    one when the fraction is above 0, taken as whole duplicate groups so no copy stays behind."""
     if fraction <= 0:
-        return rows, []
+        return rows, groups, []
     count = max(1, round(total * fraction))
-    order = list(range(len(rows)))
+    members: dict[int, list[int]] = {}
+    for i, group in enumerate(groups):
+        members.setdefault(group, []).append(i)
+    order = list(members)
     rng.shuffle(order)
-    picked = set(order[:count])
-    return [r for i, r in enumerate(rows) if i not in picked], [r for i, r in enumerate(rows) if i in picked]
+    picked: set[int] = set()
+    for group in order:
+        if len(picked) >= count:
+            break
+        if picked and len(picked) + len(members[group]) > count:
+            continue  # a group too big for what is left: a smaller one may still fit
+        picked.update(members[group])
+    kept = [i for i in range(len(rows)) if i not in picked]
+    return [rows[i] for i in kept], [groups[i] for i in kept], [rows[i] for i in sorted(picked)]
 
 
 def _stage(path: Path, fmt: DatasetFormat, *, eval_file: Path | None, test_file: Path | None,
@@ -152,18 +164,22 @@ def _stage(path: Path, fmt: DatasetFormat, *, eval_file: Path | None, test_file:
     rows = read_examples(path, fmt)
     total = len(rows)
     rng = random.Random(seed)
+    carving = (test_file is None and test_fraction > 0) or (eval_file is None and val_fraction > 0)
+    # Exact copies and near duplicates (as `cairn data split` groups them) are carved together.
+    groups = row_groups(rows, fmt) if carving else list(range(total))
     test: Split | None = None
     if test_file is not None:
         test = Split(rows=read_examples(test_file, fmt), source=str(test_file))
     elif test_fraction > 0:
-        rows, carved = _carve(rows, test_fraction, total, rng)
-        test = Split(rows=carved, source=f"{test_fraction:g} of {path.name} (seed {seed})")
+        rows, groups, carved = _carve(rows, groups, test_fraction, total, rng)
+        test = Split(rows=carved, source=f"{test_fraction:g} of {path.name} (seed {seed}, duplicates kept together)")
     evaluation: Split | None = None
     if eval_file is not None:
         evaluation = Split(rows=read_examples(eval_file, fmt), source=str(eval_file))
     elif val_fraction > 0:
-        rows, carved = _carve(rows, val_fraction, total, rng)
-        evaluation = Split(rows=carved, source=f"{val_fraction:g} of {path.name} (seed {seed})")
+        rows, groups, carved = _carve(rows, groups, val_fraction, total, rng)
+        evaluation = Split(rows=carved, source=f"{val_fraction:g} of {path.name} (seed {seed}, duplicates kept "
+                           "together)")
     if not rows:
         raise DataError(f"{path}: nothing left to train on after carving the eval and test splits; "
                         "lower val_fraction / test_fraction or give eval_file / test_file")

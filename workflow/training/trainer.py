@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import time
 import traceback
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from workflow.data.formats import DatasetFormat
 from workflow.errors import CairnError, TrainingError
+from workflow.training.chat_templates import has_generation_markers, training_template
 from workflow.training.comparison import Comparison, compare, score_model
 from workflow.training.configs import Device, build_lora_config, build_trl_config, peft_args
 from workflow.training.deps import require_4bit, require_trackers, require_training_stack
@@ -33,7 +33,6 @@ __all__ = ["RunOptions", "RunOutcome", "execute", "has_generation_markers", "loa
            "quiet_libraries"]
 
 SMALL_MODEL_PARAMS = 20_000_000
-_MARKERS = re.compile(r"\{%-?\s*generation\s*-?%\}")
 _COLUMNS = {
     DatasetFormat.MESSAGES: ("messages",), DatasetFormat.OPENAI_CHAT: ("messages",),
     DatasetFormat.PROMPT_COMPLETION: ("prompt", "completion"), DatasetFormat.TEXT: ("text",),
@@ -56,10 +55,6 @@ class RunOutcome:
     state: RunState
     comparison: Comparison | None
     report: str
-
-
-def has_generation_markers(template: str | None) -> bool:
-    return bool(template and _MARKERS.search(template))
 
 
 def quiet_libraries() -> None:
@@ -291,6 +286,8 @@ def execute(spec: TrainingSpec, *, run: Run, plan: DataPlan, state: RunState, re
     main = is_main_process()
     try:
         tokenizer = load_tokenizer(base_path, needs_chat=resolved["chat_data"])
+        if (resolved.get("chat_template") or {}).get("source") in ("trl", "chatml"):
+            tokenizer.chat_template = training_template(tokenizer).template
         _train_all(spec, run, plan, state, resolved=resolved, options=options, device=device, tokenizer=tokenizer,
                    base_path=base_path)
         if not main:
