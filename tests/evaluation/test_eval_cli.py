@@ -39,8 +39,11 @@ def test_eval_run_writes_results_summary_and_plot_and_prints_the_statistics(
     assert [(r["case_id"], r["repeat"], r["passed"]) for r in rows] == [
         ("a", 0, True), ("a", 1, True), ("b", 0, False), ("b", 1, False)]
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    assert summary["metrics"]["pass_rate"] == {"n": 2, "mean": 0.5, "std": 0.0, "ci_low": 0.5, "ci_high": 0.5,
-                                               "higher_is_better": True}
+    # One of two deterministic cases passes: the interval is over cases (Wilson), not [0.5, 0.5].
+    pass_rate = summary["metrics"]["pass_rate"]
+    assert (pass_rate["n"], pass_rate["mean"], pass_rate["repeat_std"], pass_rate["ci_method"]) == (
+        2, 0.5, 0.0, "wilson")
+    assert (pass_rate["ci_low"], pass_rate["ci_high"]) == pytest.approx((0.09453, 0.90547), abs=1e-5)
     assert (run / "metrics.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -88,20 +91,36 @@ def test_eval_run_refuses_to_overwrite_an_earlier_run(app_dir: Path, capsys, mon
 
 
 def test_compare_prints_verdicts_and_fails_on_a_regression_when_asked(app_dir: Path, capsys, monkeypatch) -> None:
-    good = _cases(app_dir / "good.jsonl", [{"id": f"c{i}", "input": "ok", "expected": "ok"} for i in range(12)])
-    bad = _cases(app_dir / "bad.jsonl", [{"id": f"c{i}", "input": "ok", "expected": "no"} for i in range(12)])
-    for name, cases in (("a", good), ("b", bad)):
-        cairn(["eval", "run", "-t", ECHO, "-c", str(cases), "-o", str(app_dir / name), "-n", "2"],
+    cases = _cases(app_dir / "cases.jsonl", [{"id": f"c{i}", "input": "ok", "expected": "ok"} for i in range(12)])
+    wrong = f"{shlex.quote(sys.executable)} -c " + shlex.quote("print('no')")
+    for name, target in (("a", ECHO), ("b", wrong)):
+        cairn(["eval", "run", "-t", target, "-c", str(cases), "-o", str(app_dir / name), "-n", "2"],
               app_dir / "output", capsys, monkeypatch)
     code, out, _ = cairn(["eval", "compare", str(app_dir / "a"), str(app_dir / "b")], app_dir / "output",
                          capsys, monkeypatch)
-    assert code == 0 and "regressed" in out and "McNemar" in out
+    assert code == 0 and "regressed" in out and "McNemar" in out and "note: the targets differ" in out
+    assert "latency_ms" in out and "(not gated)" in out
     code, out, err = cairn(["eval", "compare", str(app_dir / "a"), str(app_dir / "b"), "--json",
                             "--fail-on-regression", "--metric", "pass_rate"], app_dir / "output", capsys, monkeypatch)
     data = json.loads(out)
-    assert [(m["metric"], m["verdict"]) for m in data["metrics"]] == [("pass_rate", "regressed")]
+    assert [(m["metric"], m["verdict"], m["p_value"]) for m in data["metrics"]] == [
+        ("pass_rate", "regressed", pytest.approx(2 / 2**12))]
     assert data["mcnemar"]["b"] == 12 and data["regressed"] is True
     assert code == 1 and "regressed against" in err and "pass_rate" in err
+
+
+def test_a_gate_over_runs_of_different_cases_is_refused_unless_allowed(app_dir: Path, capsys, monkeypatch) -> None:
+    rows = [{"id": f"c{i}", "input": "ok", "expected": "ok"} for i in range(4)]
+    for name, n, cases in (("a", "2", rows), ("b", "3", rows[:3])):
+        path = _cases(app_dir / f"{name}.jsonl", cases)
+        cairn(["eval", "run", "-t", ECHO, "-c", str(path), "-o", str(app_dir / name), "-n", n],
+              app_dir / "output", capsys, monkeypatch)
+    args = ["eval", "compare", str(app_dir / "a"), str(app_dir / "b"), "--fail-on-regression"]
+    code, _, err = cairn(args, app_dir / "output", capsys, monkeypatch)
+    assert code == 1 and "were not made under the same conditions" in err and "--allow-mismatch" in err
+    assert "warning: the cases differ" in err and "warning: --repeat differs (2 vs 3)" in err
+    assert "1 cases only in A and 0 only in B" in err
+    assert cairn([*args, "--allow-mismatch"], app_dir / "output", capsys, monkeypatch)[0] == 0
 
 
 def test_inspect_json_lists_model_calling_nodes_and_all_adds_the_rest(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -206,13 +206,14 @@ def test_unchanged_targets_are_served_from_the_cache_until_a_prompt_file_changes
 
     def run() -> list[bool]:
         target = resolve_target(spec)
-        cache = OutcomeCache(app_dir / "cache", fingerprint(target, extra_paths=[], env_names=[]))
+        key = fingerprint(target, extra_paths=[], env_names=[], exclude=[app_dir / "cache"])
+        cache = OutcomeCache(app_dir / "cache", key.digest)
         return [r.cached for r in run_cases(target, cases, options=options, cache=cache)]
 
     try:
         assert run() == [False] * 4
         assert calls.read_text(encoding="utf-8") == "...."
-        calls.unlink()  # the log is not a hashed file type, so it does not change the fingerprint
+        calls.unlink()  # a .log file is written by targets, not read: it does not change the fingerprint
         assert run() == [True] * 4
         assert not calls.exists()
         (app_dir / "cachedpkg" / "prompt.txt").write_text("Goodbye", encoding="utf-8")
@@ -235,9 +236,9 @@ def test_failed_calls_are_not_cached(write_module: WriteModule, write_cases, app
 def test_the_fingerprint_changes_with_a_named_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     target = resolve_target("cat")
     monkeypatch.setenv("EVAL_MODEL", "small")
-    small = fingerprint(target, extra_paths=[], env_names=["EVAL_MODEL"])
+    small = fingerprint(target, extra_paths=[], env_names=["EVAL_MODEL"]).digest
     monkeypatch.setenv("EVAL_MODEL", "large")
-    assert fingerprint(target, extra_paths=[], env_names=["EVAL_MODEL"]) != small
+    assert fingerprint(target, extra_paths=[], env_names=["EVAL_MODEL"]).digest != small
     assert fingerprint(target, extra_paths=[], env_names=[]) == fingerprint(target, extra_paths=[], env_names=[])
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workflow.errors import DataError
 
@@ -86,6 +86,12 @@ class Case(_Strict):
     expected: Any = None
     assertions: list[Assertion] = Field(default_factory=list)
     line: int = Field(default=0, exclude=True)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        # Integer ids (1, 2, 3) are common in spreadsheets and promptfoo files; they pair as text.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @property
     def key(self) -> str:

@@ -10,11 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from workflow.context import current_settings
 from workflow.errors import CairnError, ConfigError
 from workflow.evaluation.cache import OutcomeCache
-from workflow.evaluation.cases import load_cases
+from workflow.evaluation.cases import canonical_json, load_cases
 from workflow.evaluation.records import Record
 from workflow.evaluation.rundir import RESULTS, RunSummary, summarize_records, write_run
 from workflow.evaluation.runner import RunOptions, run_cases
@@ -55,10 +56,16 @@ def execute_run(
     cache_dir: Path | None = None,
     prompt_files: list[Path] | None = None,
     cache_env: list[str] | None = None,
+    watch: list[str] | None = None,
     timeout_s: float = 300.0,
+    context: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> tuple[RunSummary, Path]:
     """Run the cases and write RUN_DIR/results.jsonl, summary.json and metrics.png.
 
+    The cache key covers the target's whole project tree, `prompt_files`, the files matched
+    by the `watch` globs and the `cache_env` variables; a tree too large to hash completely
+    runs without the cache (with a warning on stderr) rather than risk stale outputs.
     Raises DataError for a bad cases file, ConfigError for a bad target, option or missing
     judge model, and CairnError when every call failed (the run folder is still written).
     """
@@ -69,17 +76,33 @@ def execute_run(
     for path in prompt_files or []:
         if not path.exists():
             raise ConfigError(f"--prompt-file {path}: no such file or folder")
+    watched: list[Path] = []
+    for pattern in watch or []:
+        matched = sorted(Path().glob(pattern)) if not Path(pattern).is_absolute() else [Path(pattern)]
+        matched = [m for m in matched if m.exists()]
+        if not matched:
+            raise ConfigError(f"--watch {pattern}: matches no file (globs are relative to the current folder)")
+        watched.extend(matched)
     settings = current_settings()
     judge = None
     if any(c.uses_judge for c in cases):
         from workflow.evaluation.judge import build_judge
 
         judge = build_judge(settings.config.llm)
-    resolved = resolve_target(target, timeout_s=timeout_s)
+    resolved = resolve_target(target, timeout_s=timeout_s, context=context, config=config)
+    cache_dir = cache_dir or settings.output_dir / ".eval-cache"
+    key = fingerprint(resolved, extra_paths=[*(prompt_files or []), *watched], env_names=cache_env or [],
+                      exclude=[cases_path, cache_dir, settings.output_dir, run_dir])
     cache = None
-    if use_cache:
-        key = fingerprint(resolved, extra_paths=prompt_files or [], env_names=cache_env or [])
-        cache = OutcomeCache(cache_dir or settings.output_dir / ".eval-cache", key)
+    if use_cache and not key.complete:
+        print(f"warning: the target's project tree ({', '.join(key.roots)}) has more files than the cache key "
+              "can cover; running without the cache (name what it reads with --prompt-file / --watch)",
+              file=sys.stderr)
+    elif use_cache:
+        # The judge and its settings decide pass/fail but do not change the target's output,
+        # so they stay out of this key; only outputs are cached.
+        options_key = canonical_json({"context": context, "config": config})
+        cache = OutcomeCache(cache_dir, hashlib.sha256(f"{key.digest}\0{options_key}".encode()).hexdigest())
     costs = settings.config.costs
     options = RunOptions(repeat=repeat, concurrency=concurrency, output_key=output_key,
                          usd_per_1k_input=costs.api_usd_per_1k_input_tokens,
@@ -88,7 +111,7 @@ def execute_run(
     with _progress(len(cases) * repeat) as tick:
         records = run_cases(resolved, cases, options=options, cache=cache, judge=judge, on_done=tick)
     summary = RunSummary(
-        target=target, cases_file=str(cases_path),
+        target=target, target_fingerprint=key.digest, fingerprint_files=key.files, cases_file=str(cases_path),
         cases_sha256=hashlib.sha256(cases_path.read_bytes()).hexdigest(), repeat=repeat, concurrency=concurrency,
         output_key=output_key, created=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - started, 3), n_cases=len(cases), n_records=len(records),

@@ -7,7 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["CheckRecord", "Record", "higher_is_better", "metric_values", "per_case_metrics", "per_repeat_metrics"]
+__all__ = [
+    "CheckRecord",
+    "Record",
+    "gated_by_default",
+    "higher_is_better",
+    "metric_values",
+    "per_case_metrics",
+    "per_case_values",
+    "per_repeat_metrics",
+]
 
 
 class CheckRecord(BaseModel):
@@ -41,6 +50,12 @@ def higher_is_better(metric: str) -> bool:
     return metric == "pass_rate" or metric.startswith("pass.")
 
 
+def gated_by_default(metric: str) -> bool:
+    """Quality metrics gate `compare --fail-on-regression`; latency, tokens and cost are
+    reported but gate only when asked (`--gate`): they move with machine load, not the prompt."""
+    return metric in {"pass_rate", "error_rate"} or metric.startswith("pass.")
+
+
 def metric_values(record: Record) -> dict[str, float]:
     """The metrics one record contributes; token and cost metrics only when reported."""
     values = {
@@ -72,6 +87,15 @@ def per_repeat_metrics(records: list[Record]) -> dict[str, list[float]]:
         name: [sum(v) / len(v) for _, v in sorted(reps.items())]
         for name, reps in sorted(sums.items(), key=lambda kv: _metric_order(kv[0]))
     }
+
+
+def per_case_values(records: list[Record]) -> dict[str, dict[str, list[float]]]:
+    """For each metric, every repetition's value per case (cases in first-seen order)."""
+    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for record in sorted(records, key=lambda r: r.repeat):
+        for name, value in metric_values(record).items():
+            values[name][record.case_id].append(value)
+    return {name: dict(values[name]) for name in sorted(values, key=_metric_order)}
 
 
 def per_case_metrics(records: list[Record]) -> dict[str, dict[str, float]]:

@@ -52,17 +52,21 @@ def print_summary(summary: RunSummary, run_dir: Path) -> None:
     """The per-metric statistics across repetitions, then where the files are."""
     console = _console()
     table = Table(title=f"{summary.n_cases} cases x {summary.repeat} repetitions", title_justify="left")
-    for col in ("metric", "mean", "std", "95% CI", "n"):
+    for col in ("metric", "mean", "std (cases)", "std (repeats)", "95% CI (over cases)", "n"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for name, m in summary.metrics.items():
         interval = escape(f"[{_num(m.ci_low)}, {_num(m.ci_high)}]")
-        table.add_row(escape(name), _num(m.mean), _num(m.std), interval, str(m.n))
+        table.add_row(escape(name), _num(m.mean), _num(m.std), _num(m.repeat_std), interval, str(m.n))
     console.print(table)
     notes = []
     if summary.errors:
         notes.append(f"{summary.errors} calls failed (see 'error' in results.jsonl)")
     if summary.cached:
-        notes.append(f"{summary.cached} outputs from the cache (--no-cache to call again)")
+        notes.append(f"{summary.cached} of {summary.n_records} outputs from the cache (--no-cache to call again)")
+    elif summary.target_fingerprint:
+        notes.append(f"0 of {summary.n_records} outputs from the cache")
+    if summary.fingerprint_files:
+        notes.append(f"cache key covers {summary.fingerprint_files} files of the target's project")
     for note in notes:
         console.print(note)
     console.print(f"wrote {run_dir}/results.jsonl, summary.json, metrics.png", markup=False)
@@ -73,17 +77,20 @@ def print_comparison(result: Comparison) -> None:
     console = _console()
     level = f"{(1 - result.alpha) * 100:g}%"
     table = Table(title=f"{result.run_b} vs {result.run_a}: {result.n_cases} paired cases", title_justify="left")
-    for col in ("metric", "n", "A", "B", "B - A", f"{level} CI", "p", "verdict"):
+    for col in ("metric", "n", "A", "B", "B - A", f"{level} CI", "p", "min effect", "verdict"):
         table.add_column(col, justify="left" if col in {"metric", "verdict"} else "right")
     for m in result.metrics:
         style = _VERDICT_STYLE.get(m.verdict, "")
+        shown = m.verdict if m.gated else f"{m.verdict} (not gated)"
+        p_text = f"{m.p_value:.3g}" + ("" if m.test == "exact" else "*")
         table.add_row(escape(m.metric), str(m.n), _num(m.a_mean), _num(m.b_mean), f"{m.mean_diff:+.4g}",
-                      escape(f"[{_num(m.ci_low)}, {_num(m.ci_high)}]"), f"{m.p_value:.3g}",
-                      f"[{style}]{m.verdict}[/{style}]" if style else m.verdict)
+                      escape(f"[{_num(m.ci_low)}, {_num(m.ci_high)}]"), p_text, escape(m.min_effect),
+                      f"[{style}]{escape(shown)}[/{style}]" if style else escape(shown))
     console.print(table)
+    console.print("p: exact sign-flip test (* = estimated from random sign flips); CI: paired bootstrap",
+                  markup=False)
     t = result.mcnemar
     console.print(f"pass/fail (McNemar): {t.b} cases passed only in A, {t.c} only in B, p = {t.p_value:.3g}: "
                   f"{result.mcnemar_verdict}", markup=False)
-    if result.only_in_a or result.only_in_b:
-        console.print(f"not paired: {len(result.only_in_a)} cases only in A, {len(result.only_in_b)} only in B",
-                      markup=False)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)

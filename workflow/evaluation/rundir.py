@@ -1,5 +1,5 @@
 """The run folder: results.jsonl (one Record per line), summary.json (per-metric statistics
-across repetitions) and metrics.png (their distributions)."""
+over cases and repetitions) and metrics.png (the per-repetition distributions)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workflow.errors import DataError
-from workflow.evaluation.records import Record, higher_is_better, per_repeat_metrics
-from workflow.evaluation.stats import summarize
+from workflow.evaluation.records import Record, higher_is_better, per_case_values, per_repeat_metrics
+from workflow.evaluation.stats import case_summary, summarize
 from workflow.fileio import atomic_write_text
 
 __all__ = ["MetricSummary", "RunSummary", "read_run", "summarize_records", "write_run"]
@@ -19,6 +19,9 @@ RESULTS, SUMMARY, PLOT = "results.jsonl", "summary.json", "metrics.png"
 
 
 class MetricSummary(BaseModel):
+    """`n` cases; `std` is the spread of the case means, `repeat_std` that of the
+    per-repetition means (run-to-run noise); the interval is over cases (`ci_method`)."""
+
     model_config = ConfigDict(extra="forbid")
 
     n: int
@@ -27,6 +30,8 @@ class MetricSummary(BaseModel):
     ci_low: float
     ci_high: float
     higher_is_better: bool
+    repeat_std: float = 0.0
+    ci_method: str = "t over repetitions"
 
 
 class RunSummary(BaseModel):
@@ -34,8 +39,10 @@ class RunSummary(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = 1
+    version: int = 2
     target: str
+    target_fingerprint: str | None = None
+    fingerprint_files: int = 0
     cases_file: str
     cases_sha256: str
     repeat: int
@@ -51,12 +58,15 @@ class RunSummary(BaseModel):
 
 
 def summarize_records(records: list[Record]) -> dict[str, MetricSummary]:
-    """Mean, std and 95% t-interval of each metric across repetitions."""
+    """Mean of each metric over cases with a 95% interval that resamples cases and their
+    repetitions (Wilson for a pass/fail metric that never varies within a case)."""
     out: dict[str, MetricSummary] = {}
-    for name, values in per_repeat_metrics(records).items():
-        s = summarize(values)
+    by_repeat = per_repeat_metrics(records)
+    for name, cases in per_case_values(records).items():
+        s = case_summary(list(cases.values()))
         out[name] = MetricSummary(n=s.n, mean=s.mean, std=s.std, ci_low=s.ci_low, ci_high=s.ci_high,
-                                  higher_is_better=higher_is_better(name))
+                                  higher_is_better=higher_is_better(name), repeat_std=summarize(by_repeat[name]).std,
+                                  ci_method=s.method)
     return out
 
 

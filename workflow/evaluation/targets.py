@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import hashlib
 import importlib
 import inspect
 import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -24,13 +24,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from workflow.errors import ConfigError
+from workflow.evaluation.fingerprint import Fingerprint, command_roots, compute_fingerprint, python_roots
 
 __all__ = ["CallableTarget", "CommandTarget", "GraphTarget", "Outcome", "Target", "resolve_target", "to_jsonable"]
 
 _PY_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-# Files hashed into a target's fingerprint: code and the usual prompt formats.
-_HASHED_SUFFIXES = {".py", ".txt", ".md", ".yaml", ".yml", ".json", ".jinja", ".j2", ".prompt", ".toml"}
-_MAX_HASHED_FILES = 2000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,15 +163,13 @@ class _PythonTarget:
     spec: str
     is_async: bool
     module_file: Path | None
+    module_name: str = ""
+    timeout_s: float = 300.0
 
     def fingerprint_paths(self) -> list[Path]:
         if self.module_file is None:
             return []
-        # Hash the whole package the target lives in: prompts usually sit beside the code.
-        root = self.module_file.parent
-        while (root.parent / "__init__.py").is_file() and (root / "__init__.py").is_file():
-            root = root.parent
-        return [root] if (root / "__init__.py").is_file() else [self.module_file]
+        return python_roots(self.module_file, self.module_name or self.module_file.stem)
 
     def _invoke(self, value: Any) -> Any:
         raise NotImplementedError
@@ -183,20 +179,38 @@ class _PythonTarget:
 
     def call(self, case_id: str, value: Any) -> Outcome:
         start = time.perf_counter()
-        try:
-            with _usage_collector() as usage:
-                result = self._invoke(value)
-        except Exception as exc:  # the target's own failure becomes this case's error
-            return Outcome(error=_describe(exc), latency_ms=(time.perf_counter() - start) * 1000)
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                with _usage_collector() as usage:
+                    box["result"] = self._invoke(value)
+                box["usage"] = usage
+            except Exception as exc:  # the target's own failure becomes this case's error
+                box["error"] = exc
+
+        # A worker thread so --timeout-s holds for Python code too: a call still running at
+        # the limit is recorded as timed out and abandoned (a daemon thread cannot block exit).
+        worker = threading.Thread(target=contextvars.copy_context().run, args=(work,), daemon=True,
+                                  name=f"cairn-eval-{case_id}")
+        worker.start()
+        worker.join(self.timeout_s)
         latency = (time.perf_counter() - start) * 1000
-        out = _unwrap(result, usage or None)
+        if worker.is_alive():
+            return Outcome(error=f"timed out after {self.timeout_s:g}s", latency_ms=latency)
+        if "error" in box:
+            return Outcome(error=_describe(box["error"]), latency_ms=latency)
+        out = _unwrap(box.get("result"), box.get("usage") or None)
         return Outcome(output=out.output, usage=out.usage, cost_usd=out.cost_usd, latency_ms=latency)
 
     async def acall(self, case_id: str, value: Any) -> Outcome:
         start = time.perf_counter()
         try:
             with _usage_collector() as usage:
-                result = await self._ainvoke(value)
+                result = await asyncio.wait_for(self._ainvoke(value), timeout=self.timeout_s)
+        except TimeoutError:
+            latency = (time.perf_counter() - start) * 1000
+            return Outcome(error=f"timed out after {self.timeout_s:g}s", latency_ms=latency)
         except Exception as exc:  # the target's own failure becomes this case's error
             return Outcome(error=_describe(exc), latency_ms=(time.perf_counter() - start) * 1000)
         latency = (time.perf_counter() - start) * 1000
@@ -207,8 +221,10 @@ class _PythonTarget:
 class CallableTarget(_PythonTarget):
     """A Python function called with the case input; async functions are awaited."""
 
-    def __init__(self, fn: Callable[..., Any], *, spec: str, module_file: Path | None = None) -> None:
+    def __init__(self, fn: Callable[..., Any], *, spec: str, module_file: Path | None = None, module_name: str = "",
+                 timeout_s: float = 300.0) -> None:
         self.fn, self.spec, self.module_file = fn, spec, module_file
+        self.module_name, self.timeout_s = module_name, timeout_s
         call = getattr(fn, "__call__", None)  # noqa: B004 - async __call__ on callable objects
         self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 
@@ -224,11 +240,18 @@ class GraphTarget(_PythonTarget):
     """A compiled LangGraph graph invoked with the case input as its state.
 
     A non-dict input becomes `{"messages": [{"role": "user", "content": input}]}`, which
-    is what MessagesState graphs take.
+    is what MessagesState graphs take. `context` (the runtime context, built into the
+    graph's context schema when it is a dataclass or pydantic model; the schema's defaults
+    when not given) and `config` (a RunnableConfig such as `{"configurable": {...}}`) are
+    passed to every invocation.
     """
 
-    def __init__(self, graph: Any, *, spec: str, module_file: Path | None = None) -> None:
+    def __init__(self, graph: Any, *, spec: str, module_file: Path | None = None, module_name: str = "",
+                 timeout_s: float = 300.0, context: dict[str, Any] | None = None,
+                 config: dict[str, Any] | None = None) -> None:
         self.graph, self.spec, self.module_file = graph, spec, module_file
+        self.module_name, self.timeout_s, self.config = module_name, timeout_s, config
+        self.context = _build_context(graph, context)
         # Graphs with async-only nodes refuse .invoke(); they must run on the event loop.
         nodes = getattr(getattr(graph, "builder", None), "nodes", {}) or {}
         self.is_async = any(
@@ -240,11 +263,36 @@ class GraphTarget(_PythonTarget):
     def _state(value: Any) -> Any:
         return value if isinstance(value, dict) else {"messages": [{"role": "user", "content": value}]}
 
+    def _kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"config": self.config}
+        if self.context is not None:
+            kwargs["context"] = self.context
+        return kwargs
+
     def _invoke(self, value: Any) -> Any:
-        return self.graph.invoke(self._state(value))
+        return self.graph.invoke(self._state(value), **self._kwargs())
 
     async def _ainvoke(self, value: Any) -> Any:
-        return await self.graph.ainvoke(self._state(value))
+        return await self.graph.ainvoke(self._state(value), **self._kwargs())
+
+
+def _build_context(graph: Any, given: dict[str, Any] | None) -> Any:
+    """The runtime context for a graph with a context schema: the given values built into
+    the schema (nodes read `runtime.context.model`), or the schema's defaults.
+    Raises ConfigError when the values do not fit the schema."""
+    import dataclasses
+
+    schema = getattr(getattr(graph, "builder", None), "context_schema", None)
+    buildable = isinstance(schema, type) and (dataclasses.is_dataclass(schema) or hasattr(schema, "model_validate"))
+    if not buildable:
+        return given
+    try:
+        return schema(**(given or {}))  # type: ignore[misc]
+    except Exception as exc:  # a dataclass raises TypeError, pydantic ValidationError
+        if given is None:
+            return None  # required fields without defaults: the user must pass --context
+        raise ConfigError(f"--context: does not fit the graph's context schema {getattr(schema, '__name__', schema)} "
+                          f"({_describe(exc)})") from None
 
 
 class CommandTarget:
@@ -257,27 +305,32 @@ class CommandTarget:
         self.spec, self.timeout_s = command, timeout_s
 
     def fingerprint_paths(self) -> list[Path]:
+        """The working directory's project tree (what a command reads, e.g. app/prompts/*.txt,
+        is not visible in its text) plus any file named on the command line."""
         try:
             tokens = shlex.split(self.spec)
         except ValueError:
             tokens = self.spec.split()
-        return [Path(t) for t in tokens if Path(t).is_file()]
+        return [*command_roots(Path.cwd()), *(Path(t) for t in tokens if Path(t).is_file())]
 
     def call(self, case_id: str, value: Any) -> Outcome:
         payload = json.dumps({"id": case_id, "input": value}, ensure_ascii=False)
         start = time.perf_counter()
+        # Its own session (process group), so a timeout stops the shell and all its children.
+        proc = subprocess.Popen(self.spec, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, encoding="utf-8", start_new_session=True)
         try:
-            proc = subprocess.run(
-                self.spec, shell=True, input=payload, capture_output=True, text=True,
-                encoding="utf-8", timeout=self.timeout_s,
-            )
+            stdout, stderr = proc.communicate(payload, timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
             return Outcome(error=f"timed out after {self.timeout_s:g}s", latency_ms=self.timeout_s * 1000)
         latency = (time.perf_counter() - start) * 1000
         if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or [""])[-1]
+            tail = (stderr.strip().splitlines() or [""])[-1]
             return Outcome(error=f"exit code {proc.returncode}: {tail}".rstrip(": "), latency_ms=latency)
-        text = proc.stdout.strip()
+        text = stdout.strip()
         try:
             result: Any = json.loads(text)
         except json.JSONDecodeError:
@@ -289,7 +342,7 @@ class CommandTarget:
         return await asyncio.to_thread(self.call, case_id, value)
 
 
-def _import_attr(spec: str) -> tuple[Any, Path | None]:
+def _import_attr(spec: str) -> tuple[Any, Path | None, str]:
     module_name, attr = spec.split(":", 1)
     # Targets are the user's code: import it the way `python -m` would from the current folder.
     cwd = os.getcwd()
@@ -302,12 +355,14 @@ def _import_attr(spec: str) -> tuple[Any, Path | None]:
     if not hasattr(module, attr):
         raise ConfigError(f"--target {spec}: module '{module_name}' has no attribute '{attr}'")
     source = getattr(module, "__file__", None)
-    return getattr(module, attr), Path(source).resolve() if source else None
+    return getattr(module, attr), Path(source).resolve() if source else None, module.__name__
 
 
-def resolve_target(spec: str, *, timeout_s: float = 300.0) -> Target:
+def resolve_target(spec: str, *, timeout_s: float = 300.0, context: dict[str, Any] | None = None,
+                   config: dict[str, Any] | None = None) -> Target:
     """`module:attr` is a Python target (a graph when it has .invoke, an uncompiled
     StateGraph is compiled first, else a callable); anything else is a shell command.
+    `context` and `config` go to graph targets (ConfigError for other kinds).
 
     Raises ConfigError when the module cannot be imported or the attribute is unusable.
     """
@@ -315,37 +370,27 @@ def resolve_target(spec: str, *, timeout_s: float = 300.0) -> Target:
     if not spec:
         raise ConfigError("--target is empty: give a shell command, module:function or module:graph")
     if not _PY_TARGET.match(spec):
+        if context is not None or config is not None:
+            raise ConfigError(f"--target {spec}: --context and --config are for module:graph targets only")
         return CommandTarget(spec, timeout_s=timeout_s)
-    obj, module_file = _import_attr(spec)
+    obj, module_file, module_name = _import_attr(spec)
     if hasattr(obj, "compile") and hasattr(obj, "add_node") and not hasattr(obj, "invoke"):
         obj = obj.compile()
     if hasattr(obj, "invoke") and hasattr(obj, "ainvoke"):
-        return GraphTarget(obj, spec=spec, module_file=module_file)
+        return GraphTarget(obj, spec=spec, module_file=module_file, module_name=module_name, timeout_s=timeout_s,
+                           context=context, config=config)
+    if context is not None or config is not None:
+        raise ConfigError(f"--target {spec}: --context and --config are for module:graph targets only")
     if callable(obj):
-        return CallableTarget(obj, spec=spec, module_file=module_file)
+        return CallableTarget(obj, spec=spec, module_file=module_file, module_name=module_name, timeout_s=timeout_s)
     raise ConfigError(f"--target {spec}: '{spec.split(':')[1]}' is a {type(obj).__name__}, "
                       "not a function or a compiled graph")
 
 
-def fingerprint(target: Target, *, extra_paths: list[Path], env_names: list[str]) -> str:
-    """A hash of the target spec, its code and prompt files, and the named environment
-    variables: the part of the cache key that changes when the application changes."""
-    h = hashlib.sha256(target.spec.encode("utf-8"))
-    files: list[Path] = []
-    for root in [*target.fingerprint_paths(), *extra_paths]:
-        if root.is_dir():
-            found = sorted(
-                p for p in root.rglob("*")
-                if p.is_file() and p.suffix in _HASHED_SUFFIXES
-                and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts)
-            )
-            files.extend(found[:_MAX_HASHED_FILES])
-        elif root.is_file():
-            files.append(root)
-    for path in files:
-        h.update(b"\0" + str(path).encode("utf-8") + b"\0")
-        with contextlib.suppress(OSError):
-            h.update(path.read_bytes())
-    for name in sorted(env_names):
-        h.update(f"\0env:{name}={os.environ.get(name, '')}".encode())
-    return h.hexdigest()
+def fingerprint(target: Target, *, extra_paths: list[Path], env_names: list[str],
+                exclude: list[Path] | None = None) -> Fingerprint:
+    """A hash of the target spec, every file of its project tree, the extra files and
+    folders, and the named environment variables: the part of the cache key that changes
+    when the application changes (see workflow.evaluation.fingerprint)."""
+    return compute_fingerprint(target.spec, target.fingerprint_paths(), extra_paths=extra_paths,
+                               env_names=env_names, exclude=exclude)
