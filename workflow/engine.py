@@ -87,11 +87,16 @@ class Engine:
         shown: list[dict[str, Any]] = []
         failure: str | None = None
         for query in step.meta.knowledge:
-            entry: dict[str, Any] = {"tool": query.tool, "topic_or_query": query.text, "ok": False,
-                                     "result_ids": [], "results": []}
+            arguments = query.arguments()
+            if "{" in query.text:  # BMAD topics carry {architecture}-style slots, filled from the project
+                from workflow.bmad.queries import fill_arguments
+
+                arguments = fill_arguments(arguments, self.env(step_id, {}))
+            entry: dict[str, Any] = {"tool": query.tool, "ok": False, "result_ids": [], "results": [],
+                                     "topic_or_query": arguments.get("query") or arguments.get("topic") or query.text}
             if failure is None:
                 try:
-                    response = self.knowledge.call(query.tool, query.arguments())
+                    response = self.knowledge.call(query.tool, arguments)
                     results = [brief(r) for r in response.get("results", [])]
                     entry.update(ok=True, results=results, result_ids=[r["id"] for r in results])
                     shown.extend(r for r in results if r["id"] not in {s["id"] for s in shown})

@@ -112,7 +112,7 @@ class ReviseSpec(_Strict):
 
 
 class MenuItem(_Strict):
-    key: str = Field(min_length=1, max_length=12)
+    key: str = Field(min_length=1, max_length=40)  # BMAD `*command` triggers can be long
     label: str
     action: MenuAction
 

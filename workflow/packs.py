@@ -109,12 +109,12 @@ def check_pack(path: str | Path | None = None) -> tuple[Pack | None, list[str]]:
     root = resolve_pack_path(path)
     manifest_file = root / "pack.yaml"
     if not manifest_file.is_file():
-        if (root / "workflow.md").is_file() or (root / "config.yaml").is_file():
-            from workflow.bmad import check_bmad_pack
+        from workflow.bmad import check_bmad_pack, is_bmad_folder
 
+        if is_bmad_folder(root):
             return check_bmad_pack(root)
-        raise PackError(f"{root}: no pack.yaml here, and no BMAD workflow.md or config.yaml; "
-                        "is this a pack folder?")
+        raise PackError(f"{root}: no pack.yaml here, and no BMAD workflow.md, workflow-*.md, SKILL.md or "
+                        "config.yaml; is this a pack folder?")
     problems: list[str] = []
     manifest = _load_manifest(manifest_file, problems)
     if manifest is None:

@@ -6,6 +6,7 @@ Modules: `config` (config.yaml, workflow.md), `steps` (one step file), `routes` 
 resolution and branch conditions), `guidance` (sections and the derived form), `menus`,
 `queries` (Endpoint/Topic lines), `personas`, `loader` (assembly), `report` (warnings)."""
 
+from workflow.bmad.layout import is_bmad_folder
 from workflow.bmad.loader import check_bmad_pack
 
-__all__ = ["check_bmad_pack"]
+__all__ = ["check_bmad_pack", "is_bmad_folder"]

@@ -1,6 +1,7 @@
 """The pack-level files of a BMAD workflow: `config.yaml` (phase folders and their skip rules,
 the steps table, `*_options` lists, `paths` with `{project-root}` placeholders) and
-`workflow.md` (name, description and which step starts the walk)."""
+`workflow.md` / `workflow-*.md` / `SKILL.md` (name, description and which step starts the walk),
+and a skill's `customize.toml` defaults."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import yaml
 
 from workflow import phases
+from workflow.bmad.layout import customize_values, workflow_files
 from workflow.bmad.markdown import key, scan, substitute
 from workflow.bmad.report import Report
 from workflow.frontmatter import split_frontmatter
@@ -53,6 +55,7 @@ class BmadConfig:
     phase_rules: dict[str, PhaseRule] = field(default_factory=dict)  # by pack folder, e.g. 2-training
     table: tuple[TableEntry, ...] = ()
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # architecture -> choices
+    story_prefixes: dict[str, str] = field(default_factory=dict)  # step id -> story id prefix (TRAIN)
 
 
 def read_config(workflow_root: Path, report: Report) -> BmadConfig:
@@ -66,8 +69,15 @@ def read_config(workflow_root: Path, report: Report) -> BmadConfig:
             raw = loaded
         elif loaded is not None:
             report.error(config_file, "(top level)", "expected a mapping of settings; fix the file")
-    name, version, title, start_refs, mentioned = _workflow_md(workflow_root / "workflow.md", report)
-    values = _values(raw)
+    name = version = title = None
+    start_refs: list[str] = []
+    mentioned: list[str] = []
+    for file in workflow_files(workflow_root):  # workflow.md, workflow-*.md, SKILL.md: the first that says wins
+        found = _workflow_md(file, report)
+        name, version, title = name or found[0], version or found[1], title or found[2]
+        start_refs += found[3]
+        mentioned += found[4]
+    values = {**{key(k): v for k, v in customize_values(workflow_root, report).items()}, **_values(raw)}
     start_refs += [str(raw[k]) for k in _START_KEYS if isinstance(raw.get(k), str)]
     return BmadConfig(
         name=name or _text(raw.get("name")),
@@ -79,6 +89,7 @@ def read_config(workflow_root: Path, report: Report) -> BmadConfig:
         phase_rules=_phase_rules(raw.get("phase_folders"), config_file, report),
         table=_table(raw.get("steps"), config_file, report),
         options=_options(raw, config_file, report),
+        story_prefixes=_story_prefixes(raw.get("story_prefixes")),
     )
 
 
@@ -246,6 +257,18 @@ def _options(raw: dict[str, Any], file: Path, report: Report) -> dict[str, tuple
             report.warn(file, str(name), "lists no options; write a list such as [rag-only, fine-tuning, hybrid]")
             continue
         out[variable] = tuple(dict.fromkeys(choices))
+    return out
+
+
+def _story_prefixes(raw: Any) -> dict[str, str]:
+    """`story_prefixes: {"4": TRAIN}` (or the other way round, `{TRAIN: 4}`) by step id."""
+    out: dict[str, str] = {}
+    if isinstance(raw, dict):
+        for name, value in raw.items():
+            if isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z0-9]{1,11}", value.strip()):
+                out[normalize_id(name)] = value.strip()
+            elif re.fullmatch(r"[A-Z][A-Z0-9]{1,11}", str(name)) and value is not None:
+                out[normalize_id(value)] = str(name)
     return out
 
 

@@ -12,14 +12,19 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from workflow.bmad.config import BmadConfig, read_config
+from workflow.bmad.documents import Part, cached_template, document_source, template_fields
+from workflow.bmad.gates import decision_ids, find_gates
+from workflow.bmad.layout import steps_folder, templates_folder
 from workflow.bmad.personas import load_personas
 from workflow.bmad.report import Report
 from workflow.bmad.routes import (
     StepIndex,
     best_default,
+    body_next,
     branch_condition,
     endless_loop,
     expression_error,
+    natural,
     quote_bare,
     reachable,
     redirect_through_skips,
@@ -28,21 +33,23 @@ from workflow.bmad.routes import (
 from workflow.bmad.steps import StepFile, assign_ids, derive, read_step
 from workflow.pack_model import FormField, NextRule, Pack, Step, StepFrontmatter
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-STEP_TEMPLATE = "step.md.j2"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the skip record
 _NOT_SIDECAR = frozenset({"project_name", "user_name", "workflow_status", "true", "false", "none"})
 _PHASE_DOCUMENT = re.compile(r"phase-\d+-[a-z0-9-]+/[\w./-]+\.\w+")
 
 
 def check_bmad_pack(root: Path, *, name: str | None = None, version: str | None = None, title: str | None = None,
-                    start: str | None = None, steps: str = "steps", agents: str = "agents",
+                    start: str | None = None, steps: str | None = None, agents: str = "agents",
                     ) -> tuple[Pack | None, list[str]]:
-    """Load the BMAD pack at `root` (the keyword arguments come from a `style: bmad` pack.yaml).
+    """Load the BMAD pack at `root` (the keyword arguments come from a `style: bmad` pack.yaml;
+    without `steps`, the steps folder is found: `steps/`, `steps-c/`, the one workflow.md names).
     Returns the pack (None when it cannot run) and the problems found; never raises for bad input."""
     root = root.resolve()
     report = Report(root)
-    steps_dir = (root / steps).resolve()
+    named_steps = steps if steps and (steps != "steps" or (root / steps).is_dir()) else None
+    steps_dir = steps_folder(root, named_steps)
     workflow_root = steps_dir.parent  # where workflow.md and config.yaml sit beside steps/
+    template_dirs = [d for d in (templates_folder(workflow_root), workflow_root, steps_dir) if d is not None]
     config = read_config(workflow_root, report)
     if not steps_dir.is_dir():
         report.error(steps_dir, "steps", "the steps folder is missing; a BMAD pack keeps its step files in steps/ "
@@ -71,7 +78,7 @@ def check_bmad_pack(root: Path, *, name: str | None = None, version: str | None 
     entries = {e.id: e for e in config.table}
     reports = {s.id: report.child() for s in step_files}  # a step left out of the walk keeps quiet
     for step in step_files:
-        derive(step, config, entries.get(step.id), set(personas), reports[step.id])
+        derive(step, config, entries.get(step.id), set(personas), reports[step.id], template_dirs)
     by_rel = {s.rel: s for s in step_files}
     first = _start(start, config, index, by_rel, report, root)
     if first is None:
@@ -80,22 +87,34 @@ def check_bmad_pack(root: Path, *, name: str | None = None, version: str | None 
     skips = {s.id: s.skip_when for s in step_files}
     redirect_through_skips(rules, skips)
     walk = reachable(first.id, rules)
+    continuations = _continuations(step_files, index)
     for step in step_files:
         report.merge(reports[step.id], warnings=step.id in walk)
-        if step.id not in walk:
+        if step.id in walk:
+            continue
+        if step.rel in continuations:
             report.warn(step.file, "", f"no nextStep chain from the first step ({first.rel}) leads here; "
-                        "the step is left out")
-        elif not step.has_frontmatter:
-            report.warn(step.file, "frontmatter", "none; nothing says which step follows, so the workflow ends here")
+                        "the step is left out (a continuation file: Cairn resumes from the sidecar instead)")
+        else:
+            report.error(step.file, "", f"unreachable: no step from the first one ({first.rel}) names this file as "
+                         "its next step (frontmatter nextStep or a 'load `./step-…md`' line in the body); "
+                         "link it from the step before it or remove it")
+    if report.problems:
+        return None, report.problems
+    for step in step_files:
+        if step.id in walk and not rules[step.id] and step is not _last(step_files, walk):
+            report.warn(step.file, "nextStep", "nothing names the step that follows (nextStep or a 'load "
+                        "`./step-…md`' line), so the workflow ends here")
     kept = _ordered([s for s in step_files if s.id in walk], config)
     loop = endless_loop({sid: r for sid, r in rules.items() if sid in walk})
     if loop:
         report.error(first.file, "nextStep", f"steps {' -> '.join(loop)} form a loop with no condition to leave "
                      "it; point the last nextStep at a later step")
         return None, report.problems
-    _unique_outputs(kept, report)
     _add_sidecar_fields(first, kept, rules, skips, config)
-    built = {s.id: _build(s, rules[s.id], kept, report) for s in kept}
+    _add_gates(kept, config, report)
+    documents = _document_templates(kept, report)
+    built = {s.id: _build(s, rules[s.id], kept, documents, report) for s in kept}
     if report.problems:
         return None, report.problems
     return Pack(
@@ -171,6 +190,9 @@ def _rules(step: StepFile, config: BmadConfig, index: StepIndex, by_rel: dict[st
         undecided.append((str(name), found.id))
     plain_key = "nextStep" if "nextStep" in step.meta else "nextStepFile" if "nextStepFile" in step.meta else None
     plain = target(plain_key, step.meta[plain_key]) if plain_key else None
+    if plain is None and not rules and not undecided:
+        named = body_next(step.rel, step.lines, index)  # "load `./step-02-context.md`" (BMAD v6.7+)
+        plain = by_rel[named] if named else None
     if plain is not None:
         rules.append(NextRule(step=plain.id))
     for i, (name, step_id) in enumerate(undecided):
@@ -184,20 +206,80 @@ def _rules(step: StepFile, config: BmadConfig, index: StepIndex, by_rel: dict[st
     return rules
 
 
-def _unique_outputs(steps: list[StepFile], report: Report) -> None:
-    """BMAD steps often append to one shared document; Cairn writes whole documents, so each
-    later step sharing a path writes its own file beside the first (`prd-step-3.md`)."""
-    owner: dict[str, StepFile] = {}
+def _continuations(steps: list[StepFile], index: StepIndex) -> set[str]:
+    """Continuation files (`continueStepFile`, `step-01b-continue.md`): BMAD loads them to resume
+    a half-done document; Cairn resumes from the sidecar, so they are not part of the walk."""
+    out = {s.rel for s in steps if "continue" in s.file.stem.lower()}
     for step in steps:
-        for i, path in enumerate(step.outputs):
-            if path not in owner:
-                owner[path] = step
-                continue
-            stem, dot, ext = path.rpartition(".")
-            renamed = f"{stem}-step-{step.id}.{ext}" if dot else f"{path}-step-{step.id}"
-            report.warn(step.file, "outputFile", f"{path} is also written by step {owner[path].id}; this step "
-                        f"writes {renamed}")
-            step.outputs[i] = renamed
+        ref = step.meta.get("continueStepFile")
+        rel = index.resolve(ref, step.rel)[0] if isinstance(ref, str) else None
+        if rel:
+            out.add(rel)
+    return out
+
+
+def _last(steps: list[StepFile], walk: set[str]) -> StepFile | None:
+    walked = sorted((s for s in steps if s.id in walk), key=lambda s: natural(s.rel))
+    return walked[-1] if walked else None
+
+
+def _add_gates(steps: list[StepFile], config: BmadConfig, report: Report) -> None:
+    """Decision ids belong to the first step that records them (else the first that names
+    them); each step then gets its decisions, stories and explicit conditions."""
+    found = [(s, *decision_ids(s.lines)) for s in steps]
+    owner: dict[str, str] = {}
+    titles: dict[str, str] = {}
+    for step, recorded, _ in found:
+        for decision, title in recorded.items():
+            owner.setdefault(decision, step.id)
+            titles[decision] = titles.get(decision) or title
+    for step, _, mentioned in found:
+        for decision in mentioned:
+            owner.setdefault(decision, step.id)
+    for step, _, _ in found:
+        mine = {d: titles.get(d, "") for d, sid in owner.items() if sid == step.id}
+        step.gates = find_gates(step_id=step.id, title=step.title, lines=step.lines, decisions=mine,
+                                story_prefix=config.story_prefixes.get(step.id))
+        assert step.guidance is not None
+        step.guidance.form.update(step.gates.form)
+        gated = (step.gates.decisions or step.gates.stories or step.gates.guards
+                 or any(f.required and f.default is None for f in step.guidance.form.values()))
+        if not gated:
+            report.warn(step.file, "gate", "nothing to gate: the text names no decision id to log, no story "
+                        "section and no 'Continue only when …' condition, so Continue is always accepted")
+
+
+def _document_templates(steps: list[StepFile], report: Report) -> dict[tuple[str, str], Path]:
+    """One generated template per (step, document): a document several steps write is built by
+    appending, each step rendering the parts of the steps before it and its own."""
+    sharing: dict[str, list[StepFile]] = {}
+    for step in steps:
+        for path in step.outputs:
+            sharing.setdefault(path, []).append(step)
+    owners: dict[str, tuple[StepFile, str]] = {}
+    for path, writers in sharing.items():
+        owner = next((s for s in writers if s.template is not None and s.outputs[0] == path), None)
+        if owner is not None and owner.template is not None:
+            text = owner.template.read_text(encoding="utf-8")
+            owners[path] = (owner, text)
+            assert owner.guidance is not None
+            for name, spec in template_fields(text, owner.values).items():
+                owner.guidance.form.setdefault(name, spec)
+        if len(writers) > 1:
+            report.warn(writers[0].file, "outputFile", f"{path} is built by steps {', '.join(s.id for s in writers)} "
+                        "in turn, each appending its part (stepsCompleted in its frontmatter says how far it got)")
+    out: dict[tuple[str, str], Path] = {}
+    for path, writers in sharing.items():
+        owner_text = owners.get(path)
+        for i, step in enumerate(writers):
+            parts = [Part(step_id=s.id, title=s.title, form=dict(s.guidance.form) if s.guidance else {},
+                          stories_key=(s.gates.stories or {}).get("key") if s.gates else None)
+                     for s in writers[: i + 1]]
+            source = document_source(parts=parts, pack_template=owner_text[1] if owner_text else None,
+                                     owner=owner_text[0].id if owner_text else step.id,
+                                     values=owner_text[0].values if owner_text else step.values)
+            out[(step.id, path)] = cached_template(source)
+    return out
 
 
 def _add_sidecar_fields(first: StepFile, steps: list[StepFile], rules: dict[str, list[NextRule]],
@@ -227,18 +309,21 @@ def _add_sidecar_fields(first: StepFile, steps: list[StepFile], rules: dict[str,
                                        help=f"The workflow's conditions read it: {readers}")
 
 
-def _build(step: StepFile, rules: list[NextRule], steps: list[StepFile], report: Report) -> Step | None:
+def _build(step: StepFile, rules: list[NextRule], steps: list[StepFile],
+           documents: dict[tuple[str, str], Path], report: Report) -> Step | None:
     guidance = step.guidance
-    assert guidance is not None
+    assert guidance is not None and step.gates is not None
     others = {path for s in steps if s is not step for path in s.outputs}
     context = [m for m in dict.fromkeys(_PHASE_DOCUMENT.findall(step.body)) if m in others]
+    record = step.skip_record or (step.outputs[0] if step.outputs else None)
     data = {
         "id": step.id, "name": str(step.meta.get("name") or step.file.stem), "title": step.title,
         "description": str(step.meta.get("description") or ""), "agent": step.agent, "phase": step.phase,
-        "skip_when": step.skip_when, "skip_record": step.outputs[0] if step.skip_when and step.outputs else None,
+        "skip_when": step.skip_when, "skip_record": record if step.skip_when else None,
         "skippable_when": "true" if step.skippable else None, "context": context, "knowledge": step.knowledge,
-        "form": guidance.form, "outputs": [{"path": p, "template": STEP_TEMPLATE} for p in step.outputs],
-        "menu": step.menu,
+        "form": guidance.form, "menu": step.menu,
+        "outputs": [{"path": p, "template": str(documents[(step.id, p)])} for p in step.outputs],
+        "decisions": step.gates.decisions, "stories": step.gates.stories, "guards": step.gates.guards,
     }
     try:
         meta = StepFrontmatter.model_validate(data)

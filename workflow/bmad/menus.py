@@ -11,8 +11,13 @@ from workflow.bmad.markdown import Line, clean, heading
 from workflow.pack_model import MenuAction
 
 _ITEM = re.compile(r"\[([A-Za-z0-9]{1,2})\](?!\()\s*([^\[\]\n]*)")
-_COMMAND = re.compile(r"(?<![\w*])\*([a-z][a-z0-9-]{0,10})(?![\w*-])")
-_BY_KEY: dict[str, MenuAction] = {"A": "revise", "P": "progress", "C": "continue"}
+_COMMAND = re.compile(r"(?<![\w*])\*([a-z][a-z0-9-]{0,38})(?![\w*-])")
+_BOX = re.compile(r"[│║═╔╗╚╝┌┐└┘╭╮╰╯]")  # summary boxes drawn around menus are not menu items
+_BY_KEY: dict[str, MenuAction] = {"C": "continue"}
+# BMAD's fixed letters when the label does not say otherwise ([A] Analyze…, [P] View progress).
+_LETTER_DEFAULT: dict[str, MenuAction] = {"A": "revise", "P": "progress"}
+# Items that need a second agent or a model conversation (BMAD's Party Mode): not offered by Cairn.
+_NEEDS_MODEL = re.compile(r"party[\s-]*mode", re.IGNORECASE)
 # Words in a label that say what an item does, for the letters BMAD uses without a fixed meaning.
 _BY_WORD: tuple[tuple[MenuAction, tuple[str, ...]], ...] = (
     ("continue", ("continue", "proceed", "next step")),
@@ -29,6 +34,7 @@ class ParsedItem:
     label: str
     action: MenuAction
     guessed: bool  # True when nothing said what the item does and `revise` was assumed
+    needs_model: bool = False  # Party Mode: other agents joining in, which only a model can play
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,33 +73,39 @@ def parse_menu(lines: list[Line]) -> ParsedMenu:
         block = frozenset(line.number for line in chosen)
     items: dict[str, ParsedItem] = {}
     for line in chosen:
-        if heading(line) is not None:
+        if heading(line) is not None or _BOX.search(line.text):
             continue
         for match in _ITEM.finditer(line.text):
             letter = match.group(1).upper()
             if letter not in items:
                 label = _label(match.group(2)) or letter
                 action, guessed = action_for(letter, label)
-                items[letter] = ParsedItem(key=letter, label=label, action=action, guessed=guessed)
+                items[letter] = ParsedItem(key=letter, label=label, action=action, guessed=guessed,
+                                           needs_model=bool(_NEEDS_MODEL.search(label)))
         for match in _COMMAND.finditer(line.text.replace("`", "")):
             command = f"*{match.group(1)}"
             if command.upper() not in items:
                 rest = line.text.replace("`", "")[match.end():]
                 label = _label(rest) or match.group(1).replace("-", " ")
                 action, guessed = action_for("", f"{match.group(1)} {label}")
-                items[command.upper()] = ParsedItem(key=command, label=label, action=action, guessed=guessed)
+                items[command.upper()] = ParsedItem(key=command, label=label, action=action, guessed=guessed,
+                                                    needs_model=bool(_NEEDS_MODEL.search(command)))
     return ParsedMenu(items=tuple(items.values()), lines=block, found_section=found_section)
 
 
 def action_for(letter: str, label: str) -> tuple[MenuAction, bool]:
-    """A, P and C mean what they mean everywhere in BMAD; other keys are read from their label
-    (R or Q that says re-query -> requery). Anything else is assumed to be `revise`."""
+    """C continues everywhere in BMAD; other keys are read from their label first ([A] Advanced
+    Elicitation digs deeper into the answers: revise; [R] Re-query: requery), then A and P keep
+    their meaning in the AI-engineering packs (revise, progress). Anything else is assumed to
+    be `revise`."""
     if letter in _BY_KEY:
         return _BY_KEY[letter], False
     text = label.lower()
     for action, words in _BY_WORD:
         if any(word in text for word in words):
             return action, False
+    if letter in _LETTER_DEFAULT:
+        return _LETTER_DEFAULT[letter], False
     return "revise", True
 
 

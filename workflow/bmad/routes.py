@@ -56,6 +56,32 @@ class StepIndex:
         return None, "missing"
 
 
+_BODY_REF = re.compile(r"[\w./{}-]*step-[\w.-]+\.md")
+_LOAD_WORDS = re.compile(r"\b(?:load|follow|next|proceed|execute|continue|read|go to|then)\b", re.IGNORECASE)
+
+
+def natural(rel: str) -> list[Any]:
+    """Sort key that puts `step-2` before `step-10` and `step-01b` before `step-02`."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", rel)]
+
+
+def body_next(here: str, lines: Iterable[Any], index: StepIndex) -> str | None:
+    """The next step as BMAD v6.7+ names it in the body ("load `./step-03-starter.md`",
+    "Read fully and follow: `./step-02-vision.md`"): of the step files named on such lines,
+    the nearest one after this file (continuation files and earlier steps are not next)."""
+    named: list[str] = []
+    for line in lines:
+        text = line.text
+        if not _LOAD_WORDS.search(text):
+            continue
+        for ref in _BODY_REF.findall(text):
+            rel, _ = index.resolve(ref, here)
+            if rel and rel != here and "continue" not in posixpath.basename(rel).lower() and rel not in named:
+                named.append(rel)
+    later = sorted((r for r in named if natural(r) > natural(here)), key=natural)
+    return later[0] if later else None
+
+
 def norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 

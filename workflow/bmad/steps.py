@@ -14,9 +14,11 @@ import yaml
 
 from workflow import phases
 from workflow.bmad.config import BmadConfig, TableEntry, condition_text, folder_key, normalize_id
+from workflow.bmad.gates import Gates
 from workflow.bmad.guidance import Guidance, read_guidance
-from workflow.bmad.markdown import key, scan, substitute
+from workflow.bmad.markdown import Line, key, scan
 from workflow.bmad.menus import ParsedMenu, parse_menu
+from workflow.bmad.outputs import find_outputs
 from workflow.bmad.queries import parse_queries
 from workflow.bmad.report import Report
 from workflow.bmad.routes import expression_error, quote_bare
@@ -27,10 +29,8 @@ from workflow.yamlerrors import yaml_problem
 FLAT_PHASE = "phase-0-workflow"  # output folder of steps that are not in a phase folder
 _ID_KEYS = ("id", "stepId", "step_id", "stepNumber", "step_number")
 _SKIP_KEYS = ("skip_when", "skipWhen", "skip_if", "skipIf")
-_OUTPUT_KEYS = ("outputFile", "outputFiles", "output_file", "outputs")
 _FILE_ID = re.compile(r"^step[-_]?(\d+[a-z]?)(?:[-_.]|$)", re.IGNORECASE)
 _AGENT_REF = re.compile(r"agents/([\w.-]+?)(?:\.md)?[`'\")\s]")
-_PHASE_SEGMENT = re.compile(r"^phase-\d+-[a-z0-9-]+$")
 _DEFAULT_MENU = (MenuItem(key="A", label="Revise this step's answers", action="revise"),
                  MenuItem(key="P", label="View progress", action="progress"),
                  MenuItem(key="C", label="Continue", action="continue"))
@@ -55,6 +55,11 @@ class StepFile:
     menu: list[MenuItem] = field(default_factory=list)
     skippable: bool = False
     knowledge: list[KnowledgeQuery] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    values: dict[str, str] = field(default_factory=dict)  # placeholder values: config, then frontmatter
+    template: Path | None = None  # the pack's own template of the first output
+    skip_record: str | None = None  # where the pack's skip section writes its record
+    gates: Gates | None = None  # decisions, stories and conditions (set by the loader)
 
 
 def read_step(file: Path, steps_dir: Path, report: Report) -> StepFile | None:
@@ -98,7 +103,7 @@ def assign_ids(steps: list[StepFile], table_ids: dict[str, str], report: Report)
 
 
 def derive(step: StepFile, config: BmadConfig, entry: TableEntry | None, personas: set[str],
-           report: Report) -> None:
+           report: Report, template_dirs: list[Path] | None = None) -> None:
     """Fill in everything that depends on this file alone."""
     meta, file = step.meta, step.file
     values = dict(config.values)
@@ -112,7 +117,10 @@ def derive(step: StepFile, config: BmadConfig, entry: TableEntry | None, persona
     step.agent = _agent(step, entry, personas, report)
     step.title = (_text(meta.get("title")) or step.guidance.title or (entry.title if entry else None)
                   or re.sub(r"^step[-_]?\d+[a-z]?[-_]", "", step.file.stem).replace("-", " ").capitalize())
-    step.outputs = _outputs(step, values, report)
+    found = find_outputs(file=file, meta=meta, lines=lines, values=values, phase=step.phase,
+                         template_dirs=template_dirs or [], report=report)
+    step.outputs, step.template, step.skip_record = found.paths, found.template, found.skip_record
+    step.lines, step.values = lines, values
     step.menu, step.skippable = _menu(step, parsed, report)
     if "continueStepFile" in meta:
         report.warn(file, "continueStepFile", "continuation files are not used: Cairn resumes a project "
@@ -181,28 +189,6 @@ def _agent(step: StepFile, entry: TableEntry | None, personas: set[str], report:
     return name
 
 
-def _outputs(step: StepFile, values: dict[str, str], report: Report) -> list[str]:
-    raw = next((step.meta[k] for k in _OUTPUT_KEYS if step.meta.get(k)), None)
-    refs = raw if isinstance(raw, list) else [raw] if raw else []
-    out: list[str] = []
-    for ref in refs:
-        if not isinstance(ref, str):
-            report.warn(step.file, "outputFile", f"{ref!r} is not a file path; ignored")
-            continue
-        parts = [p for p in substitute(ref.strip(), values).replace("\\", "/").split("/") if p not in ("", ".")]
-        start = next((i for i, p in enumerate(parts) if _PHASE_SEGMENT.match(p)), None)
-        path = "/".join(parts[start:]) if start is not None else f"{step.phase}/{parts[-1] if parts else 'notes.md'}"
-        if ".." in path.split("/"):
-            report.warn(step.file, "outputFile", f"'{ref}' leaves the project folder; ignored")
-            continue
-        if "{" in path:
-            cleaned = re.sub(r"\{([^}]*)\}", r"\1", path)
-            report.warn(step.file, "outputFile", f"'{ref}' keeps placeholders no setting fills; written as {cleaned}")
-            path = cleaned
-        out.append(path)
-    return out
-
-
 def _menu(step: StepFile, parsed: ParsedMenu, report: Report) -> tuple[list[MenuItem], bool]:
     if not parsed.items:
         report.warn(step.file, "menu", "no MENU section with [A]/[P]/[C] items; using [A] Revise, "
@@ -212,6 +198,11 @@ def _menu(step: StepFile, parsed: ParsedMenu, report: Report) -> tuple[list[Menu
         report.warn(step.file, "menu", "no section heading contains MENU; the menu line of the body is used")
     items = []
     for item in parsed.items:
+        if item.needs_model:
+            report.warn(step.file, "menu", f"[{item.key}] '{item.label}' brings other agents into the conversation, "
+                        "which takes a chat model: not offered here (over MCP the assistant may run it while the "
+                        "step is open; the engine still gates Continue)")
+            continue
         if item.guessed:
             report.warn(step.file, "menu", f"[{item.key}] '{item.label}' has no Cairn action; it reopens the "
                         "step's questions (revise). Free text typed at the menu is kept as a note")
