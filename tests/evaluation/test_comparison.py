@@ -26,12 +26,21 @@ def _run(seed: int, *, p_pass: float, latency: float, n_cases: int = 40, repeat:
     return records
 
 
+def test_latency_shifts_seen_in_only_three_repetitions_are_not_called_significant() -> None:
+    result = compare_records(_run(1, p_pass=0.5, latency=300), _run(2, p_pass=0.5, latency=200), seed=0)
+    [latency] = [m for m in result.metrics if m.metric == "latency_ms"]
+    assert latency.test == "between repetitions (3 vs 3)" and latency.p_value == pytest.approx(0.1)
+    assert latency.verdict == "no significant change" and not latency.gated
+
+
 def _by_metric(result) -> dict[str, str]:
     return {m.metric: m.verdict for m in result.metrics}
 
 
 def test_compare_detects_a_planted_improvement_in_pass_rate_and_latency() -> None:
-    result = compare_records(_run(1, p_pass=0.4, latency=300), _run(2, p_pass=0.9, latency=200), seed=0)
+    # Five repetitions a run: latency must differ between repetition means too (3 vs 3 cannot reach p < 0.05).
+    result = compare_records(_run(1, p_pass=0.4, latency=300, repeat=5), _run(2, p_pass=0.9, latency=200, repeat=5),
+                             seed=0)
     verdicts = _by_metric(result)
     assert verdicts["pass_rate"] == "improved"
     assert verdicts["latency_ms"] == "improved"  # lower is better
@@ -41,7 +50,8 @@ def test_compare_detects_a_planted_improvement_in_pass_rate_and_latency() -> Non
 
 
 def test_compare_reports_the_same_change_the_other_way_round_as_a_regression() -> None:
-    result = compare_records(_run(2, p_pass=0.9, latency=200), _run(1, p_pass=0.4, latency=300), seed=0)
+    result = compare_records(_run(2, p_pass=0.9, latency=200, repeat=5), _run(1, p_pass=0.4, latency=300, repeat=5),
+                             seed=0)
     assert _by_metric(result)["pass_rate"] == "regressed"
     assert _by_metric(result)["latency_ms"] == "regressed"
     assert result.regressed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -257,3 +259,96 @@ def test_llm_judge_cases_are_graded_by_the_given_judge_model(write_module: Write
     [record] = run_cases(resolve_target(f"{mod}:f"), cases, options=RunOptions(repeat=1), judge=judge)
     assert record.passed
     assert record.checks[0].model_dump() == {"type": "llm-judge", "passed": True, "detail": "greets the customer"}
+
+
+def test_a_python_target_that_hangs_times_out_as_a_failed_case(write_module: WriteModule, write_cases) -> None:
+    mod = write_module("import threading\nrelease = threading.Event()\n"
+                       "def f(x):\n    if x == 'hang':\n        release.wait(60)\n    return x\n")
+    target = resolve_target(f"{mod}:f", timeout_s=0.3)
+    try:
+        records = run_cases(target, load_cases(write_cases([{"input": "hang"}, {"input": "ok"}])),
+                            options=RunOptions(repeat=1, concurrency=2))
+    finally:
+        sys.modules[mod].release.set()
+    assert [(r.error, r.output) for r in records] == [("timed out after 0.3s", None), (None, "ok")]
+    assert records[0].latency_ms < 30_000
+
+
+def test_an_async_python_target_that_hangs_times_out(write_module: WriteModule, write_cases) -> None:
+    mod = write_module("import asyncio\nasync def f(x):\n    await asyncio.sleep(60)\n    return x\n")
+    [record] = run_cases(resolve_target(f"{mod}:f", timeout_s=0.2), load_cases(write_cases([{"input": 1}])),
+                         options=RunOptions(repeat=1))
+    assert record.error == "timed out after 0.2s" and not record.passed
+
+
+def test_a_timed_out_shell_target_leaves_no_child_process_behind(app_dir: Path, write_cases) -> None:
+    pid_file = app_dir / "child.pid"
+    command = f"sh -c 'sleep 60 & echo $! > {pid_file}; wait'"
+    [record] = run_cases(resolve_target(command, timeout_s=0.5), load_cases(write_cases([{"input": 1}])),
+                         options=RunOptions(repeat=1))
+    assert record.error == "timed out after 0.5s"
+    pid = int(pid_file.read_text(encoding="utf-8"))
+    for _ in range(200):  # the kill is sent before run_cases returns; wait for the kernel to reap it
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if Path(f"/proc/{pid}/stat").is_file() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            break  # killed, waiting for its parent (init) to reap it
+        threading.Event().wait(0.05)
+    else:
+        pytest.fail(f"child {pid} of the timed-out command is still running")
+
+
+GRAPH_WITH_CONTEXT = """
+from dataclasses import dataclass
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+
+@dataclass
+class Context:
+    model: str = "small-model"
+
+
+class State(TypedDict):
+    question: str
+    answer: str
+
+
+def respond(state: State, runtime: Runtime[Context], config) -> dict:
+    user = config.get("configurable", {}).get("user_id", "anonymous")
+    return {"answer": f"{runtime.context.model} for {user}: {state['question']}"}
+
+
+builder = StateGraph(State, context_schema=Context)
+builder.add_node("respond", respond)
+builder.add_edge(START, "respond")
+builder.add_edge("respond", END)
+graph = builder.compile()
+"""
+
+
+def test_graph_targets_get_the_context_schema_defaults_or_the_given_context_and_config(
+        write_module: WriteModule, write_cases) -> None:
+    mod = write_module(GRAPH_WITH_CONTEXT)
+    cases = load_cases(write_cases([{"input": {"question": "hi"}}]))
+    options = RunOptions(repeat=1, output_key="answer")
+    [default] = run_cases(resolve_target(f"{mod}:graph"), cases, options=options)
+    assert (default.error, default.output) == (None, "small-model for anonymous: hi")
+    target = resolve_target(f"{mod}:graph", context={"model": "large-model"},
+                            config={"configurable": {"user_id": "u7"}})
+    [given] = run_cases(target, cases, options=options)
+    assert given.output == "large-model for u7: hi"
+    with pytest.raises(ConfigError, match="--context: does not fit the graph's context schema Context"):
+        resolve_target(f"{mod}:graph", context={"modle": "typo"})
+
+
+def test_context_and_config_are_refused_for_targets_that_are_not_graphs(write_module: WriteModule) -> None:
+    mod = write_module("def f(x):\n    return x\n")
+    with pytest.raises(ConfigError, match="for module:graph targets only"):
+        resolve_target(f"{mod}:f", context={"a": 1})
+    with pytest.raises(ConfigError, match="for module:graph targets only"):
+        resolve_target("cat", config={"configurable": {}})

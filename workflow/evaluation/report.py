@@ -82,13 +82,13 @@ def print_comparison(result: Comparison) -> None:
     for m in result.metrics:
         style = _VERDICT_STYLE.get(m.verdict, "")
         shown = m.verdict if m.gated else f"{m.verdict} (not gated)"
-        p_text = f"{m.p_value:.3g}" + ("" if m.test == "exact" else "*")
+        p_text = f"{m.p_value:.3g}" + ("" if m.test == "exact" else "†" if m.test.startswith("between") else "*")
         table.add_row(escape(m.metric), str(m.n), _num(m.a_mean), _num(m.b_mean), f"{m.mean_diff:+.4g}",
                       escape(f"[{_num(m.ci_low)}, {_num(m.ci_high)}]"), p_text, escape(m.min_effect),
                       f"[{style}]{escape(shown)}[/{style}]" if style else escape(shown))
     console.print(table)
-    console.print("p: exact sign-flip test (* = estimated from random sign flips); CI: paired bootstrap",
-                  markup=False)
+    console.print("p: exact sign-flip test over cases (* estimated from random sign flips; † the larger p of that "
+                  "and a permutation test between repetition means); CI: paired bootstrap", markup=False)
     t = result.mcnemar
     console.print(f"pass/fail (McNemar): {t.b} cases passed only in A, {t.c} only in B, p = {t.p_value:.3g}: "
                   f"{result.mcnemar_verdict}", markup=False)

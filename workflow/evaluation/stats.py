@@ -26,12 +26,13 @@ __all__ = [
     "paired_bootstrap",
     "summarize",
     "t_quantile",
+    "two_sample_permutation_p",
     "verdict",
     "wilson_interval",
 ]
 
-# Up to this many non-zero paired differences every sign pattern is enumerated (2^20 at most).
-EXACT_SIGN_FLIP_UP_TO = 20
+# Up to this many non-zero paired differences every sign pattern is enumerated (2^16 at most).
+EXACT_SIGN_FLIP_UP_TO = 16
 
 Verdict = Literal["improved", "regressed", "no significant change"]
 
@@ -224,7 +225,7 @@ def paired_bootstrap(
     seed: int = 0,
 ) -> PairedDiff:
     """Paired comparison of mean(b - a): a bootstrap percentile CI and the two-sided p-value
-    of the sign-flip test (exact for pass/fail data and for up to 20 non-zero differences,
+    of the sign-flip test (exact for pass/fail data and for up to 16 non-zero differences,
     else `n_resamples` random sign flips with the (b + 1) / (R + 1) correction).
 
     With fewer than two pairs there is nothing to resample: the CI is the point and p is 1.
@@ -257,6 +258,35 @@ def paired_bootstrap(
     p_value, test = _sign_flip_p(diffs, n_resamples=n_resamples, seed=seed)
     return PairedDiff(n=n, mean_diff=mean_diff, ci_low=float(ci_low), ci_high=float(ci_high),
                       p_value=min(1.0, p_value), test=test)
+
+
+def two_sample_permutation_p(xs: Sequence[float], ys: Sequence[float], *, n_resamples: int = 10_000,
+                             seed: int = 0) -> float:
+    """Two-sided p-value of the permutation test of mean(ys) - mean(xs) between two
+    independent groups: exact over every split for up to 200,000 splits, else
+    `n_resamples` random splits with the (b + 1) / (R + 1) correction. With 3 values per
+    group the smallest possible p is 0.1. Raises ValueError for an empty group or NaN/inf."""
+    import itertools
+
+    import numpy as np
+
+    a, b = _floats(xs, "xs"), _floats(ys, "ys")
+    pooled = np.asarray(a + b, dtype=float)
+    n, k = len(pooled), len(b)
+    total = pooled.sum()
+    observed = abs(sum(b) / k - sum(a) / len(a))
+    tol = 1e-9 * max(1.0, float(np.abs(pooled).sum()))
+
+    def gaps(groups: Any) -> Any:
+        sums = pooled[groups].sum(axis=1)
+        return np.abs(sums / k - (total - sums) / (n - k))
+
+    if math.comb(n, k) <= 200_000:
+        splits = np.array(list(itertools.combinations(range(n), k)), dtype=np.int64)
+        return float(np.count_nonzero(gaps(splits) >= observed - tol)) / len(splits)
+    rng = np.random.default_rng(seed)
+    splits = np.argsort(rng.random((n_resamples, n)), axis=1)[:, :k]
+    return (int(np.count_nonzero(gaps(splits) >= observed - tol)) + 1) / (n_resamples + 1)
 
 
 def _binom_two_sided(k: int, n: int) -> float:
