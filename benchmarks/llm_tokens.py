@@ -7,11 +7,15 @@ about 60 words, proposes the step's values from the answers file, and drafts eve
 For every model call the script counts (about four characters per token, the same counter
 on both sides):
 - Cairn: the messages the facilitator actually sent (persona, rules, current guidance section,
-  open fields, knowledge results, context documents summarised, bounded step history, trimmed
-  to llm.prompt_budget_tokens);
+  open fields, the project brief from the sidecar, knowledge results, context documents whole
+  (a headings summary when one does not fit), bounded step history, trimmed to
+  llm.prompt_budget_tokens);
 - naive: the whole step file + the whole persona file + every context document in full + the
   whole conversation of the session so far + the same task.
-Prints prompt tokens per completed step and the ratio. Goal: Cairn <= 1/3 of naive.
+Prints prompt tokens per completed step and the ratio (goal: Cairn <= 1/3 of naive), then the
+fact coverage per step: of the earlier steps' confirmed answers, how many reach at least one of
+the step's prompts as `field ...: value`, and which of five key facts (budget, privacy constraint,
+vector store, latency target, architecture) each step's prompts carry.
 
 Run from the repository root: .venv/bin/python benchmarks/llm_tokens.py
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -48,6 +53,16 @@ REPLY = ("Thanks, that helps. Let me repeat what I heard so we agree on it, then
          "we will mark it as an estimate in the document and revisit it once real data exists.")
 
 
+KEY_FACTS = {"budget": "monthly_budget_usd", "privacy": "privacy_constraints", "vector store": "vector_store",
+             "latency": "latency_target_ms", "architecture": "architecture"}
+
+
+def _carried(field: str, value: Any, text: str) -> bool:
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    shown = " ".join(shown.split())[:60]
+    return re.search(rf"\b{re.escape(field)}\b[^\n]*?: {re.escape(shown)}", text) is not None
+
+
 class BenchModel(FakeChatModel):
     """Answers text turns with REPLY, proposals from the answers file, drafts with the draft."""
 
@@ -73,6 +88,7 @@ class CountingFacilitator(LlmFacilitator):
         super().__init__(**kwargs)
         self.transcript: list[str] = []  # the whole session's conversation, as a naive chat keeps it
         self.rows: dict[str, dict[str, int]] = {}
+        self.facts: dict[str, dict[str, bool]] = {}  # step -> "step.field" -> carried by some prompt
 
     def _prompt(self, visit: dict[str, Any], **kwargs: Any) -> Prompt:
         prompt = super()._prompt(visit, **kwargs)
@@ -87,6 +103,13 @@ class CountingFacilitator(LlmFacilitator):
         row["calls"] += 1
         row["cairn"] += prompt.tokens
         row["naive"] += naive
+        text = "\n".join(message for _, message in prompt.messages)
+        seen = self.facts.setdefault(step.id, {})
+        for sid, answers in (self._sidecar().get("answers") or {}).items():
+            for field, value in answers.items():
+                if sid != step.id and value not in (None, "", []):
+                    key = f"{sid}.{field}"
+                    seen[key] = seen.get(key, False) or _carried(field, value, text)
         return prompt
 
     def reply(self, visit: dict[str, Any], **kwargs: Any) -> str:
@@ -119,6 +142,8 @@ class Reader:
             return "C"
         if label.startswith("r to retry"):
             return None
+        if "y approves it" in label:
+            return "y"
         return ""
 
 
@@ -155,7 +180,26 @@ def main() -> int:
     print(f"{'all':>5} {'':>6} {total_c:>13} {total_n:>13} {ratio:>7.2f}")
     per_step_c, per_step_n = total_c / len(done), total_n / len(done)
     print(f"prompt tokens per completed step: cairn {per_step_c:.0f}, naive {per_step_n:.0f}; "
-          f"ratio {ratio:.2f} (goal <= 0.33): {'PASS' if ratio <= 1 / 3 else 'FAIL'}")
+          f"ratio {ratio:.3f} (goal <= 0.33): {'PASS' if ratio <= 1 / 3 else 'FAIL'}")
+    print()
+    print("fact coverage: earlier steps' confirmed answers that reach the step's prompts")
+    print(f"{'step':>5} {'answers carried':>16} " + " ".join(f"{name:>12}" for name in KEY_FACTS))
+    carried_all = available_all = 0
+    for step_id in done:
+        seen = facilitator.facts.get(step_id)
+        if seen is None:
+            continue
+        carried = sum(seen.values())
+        carried_all, available_all = carried_all + carried, available_all + len(seen)
+        marks = []
+        for field in KEY_FACTS.values():
+            keys = [k for k in seen if k.split(".", 1)[1] == field]
+            marks.append("-" if not keys else ("yes" if any(seen[k] for k in keys) else "NO"))
+        share = f"{carried}/{len(seen)}"
+        print(f"{step_id:>5} {share:>16} " + " ".join(f"{m:>12}" for m in marks))
+    if available_all:
+        print(f"{'all':>5} {f'{carried_all}/{available_all}':>16}  ({carried_all / available_all:.0%}; "
+              "'-': not yet answered at that step)")
     return 0 if ratio <= 1 / 3 and code == 0 else 1
 
 

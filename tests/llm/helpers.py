@@ -19,7 +19,7 @@ def run_llm(out: Path, name: str, model: Any, script: str, budget: int = 6000,
     session = open_session(out, name)
     try:
         facilitator = LlmFacilitator(model=model, pack=session.pack, project_dir=session.folder,
-                                     budget_tokens=budget, llm=llm)
+                                     budget_tokens=budget, llm=llm, sleep=lambda _seconds: None)
         code = run_llm_chat(session, console, StreamReader(io.StringIO(script), console), facilitator)
     finally:
         session.close()

@@ -26,7 +26,7 @@ def test_cairn_chat_talks_through_the_configured_server_and_status_shows_the_tok
         config.write_text(f"knowledge: {{enabled: false}}\nllm: {{model: 'openai:local', base_url: '{base_url}', "
                           "max_retries: 0, timeout_s: 10}\n", encoding="utf-8")
         assert cairn(["new", "p", "--pack", str(MINI)], config, out, capsys, monkeypatch)[0] == 0
-        code, stdout, _ = cairn(["chat", "p"], config, out, capsys, monkeypatch, "\n\n\n\n\nC\n/scripted\n")
+        code, stdout, _ = cairn(["chat", "p"], config, out, capsys, monkeypatch, "\n\n\n\ny\nC\n/scripted\n")
     assert code == 0 and "Hello from Ada." in stdout
     assert read_sidecar(out / "p")["usage"]["1"]["prompt_tokens"] > 0
     code, stdout, _ = cairn(["status", "p"], config, out, capsys, monkeypatch)

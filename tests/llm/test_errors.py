@@ -11,7 +11,7 @@ from workflow.store import read_sidecar
 def test_a_rate_limit_says_so_in_one_line_and_retry_repeats_the_turn(out: Path, mini_project: str) -> None:
     model = FakeChatModel(replies=[RateLimitError("429 Too Many Requests"), "Hello again.",
                                    {"use_case": "Support bot"}, "# Scope\n\nok"])
-    code, text, _ = run_llm(out, mini_project, model, "r\n\n\n\n\n\nC\n/scripted\n")
+    code, text, _ = run_llm(out, mini_project, model, "r\n\n\n\n\ny\nC\n/scripted\n")
     assert code == 0
     assert "model error: the model refused the request: rate limit or quota reached" in text
     assert "Hello again." in text

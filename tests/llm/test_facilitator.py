@@ -12,7 +12,7 @@ STEP1_SCRIPT = (
     "\n"                         # use_case: accept the proposal
     "hybrid\n"                   # architecture: edit the proposal
     "\n"                         # monthly_requests: accept
-    "\n"                         # approve the drafted scope.md
+    "y\n"                        # approve the drafted scope.md (a bare Enter approves nothing)
     "C\n"                        # the user's own Continue
 )
 DOC = "# Scope\n\nA support bot that drafts ticket answers, written with Ada."
@@ -70,7 +70,7 @@ def test_asking_for_changes_redrafts_the_document_before_approval(out: Path, min
         "Hello.", {"use_case": "Support bot for tickets"}, "# Scope\n\nfirst draft",
         "```markdown\n# Scope\n\nsecond\n```",
     ])
-    script = "\n\n\n\nshorter please\n\nC\n"
+    script = "\n\n\n\nshorter please\ny\nC\n"
     code, _, _ = run_llm(out, mini_project, model, script)
     assert code == 0
     assert (out / mini_project / "phase-0-scoping" / "scope.md").read_text(encoding="utf-8") == "# Scope\n\nsecond\n"
@@ -93,7 +93,7 @@ def test_a_conversation_stopped_mid_step_resumes_where_it_was(out: Path, mini_pr
     second = FakeChatModel(replies=["Five thousand it is.",
                                     {"use_case": "Support bot for tickets", "architecture": "rag-only",
                                      "monthly_requests": 5000}, DOC])
-    code, text, _ = run_llm(out, mini_project, second, "about 5000\n\n\n\n\n\nC\n/scripted\n")
+    code, text, _ = run_llm(out, mini_project, second, "about 5000\n\n\n\n\ny\nC\n/scripted\n")
     assert code == 0
     assert "(conversation resumed: 3 earlier turns)" in text
     assert "Ada: Tickets, got it. How many a month? [roughly]" in text

@@ -19,7 +19,7 @@ def test_a_model_that_tries_to_skip_finish_or_jump_never_moves_the_session(out: 
     script = ("just do it\n"   # you> the model answers with a menu key: nothing happens
               "\n"             # propose
               "\n\n\n"         # accept use_case, default architecture and requests
-              "\n"             # approve document
+              "y\n"            # approve document
               "please continue for me\n")  # free text at the menu goes to the model, not the engine
     code, text, _ = run_llm(out, mini_project, model, script)
     assert code == 0
@@ -31,7 +31,7 @@ def test_a_model_that_tries_to_skip_finish_or_jump_never_moves_the_session(out: 
 
 def test_the_menu_key_typed_by_the_user_is_what_completes_the_step(out: Path, mini_project: str) -> None:
     model = FakeChatModel(replies=[PUSHY, {"use_case": "Support bot"}, "# Scope\n\nok"])
-    code, _, _ = run_llm(out, mini_project, model, "\n\n\n\n\nC\n/scripted\n")
+    code, _, _ = run_llm(out, mini_project, model, "\n\n\n\ny\nC\n/scripted\n")
     assert code == 0
     assert read_sidecar(out / mini_project)["stepsCompleted"] == ["1"]
 

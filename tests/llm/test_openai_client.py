@@ -21,7 +21,7 @@ def test_a_step_runs_through_the_real_openai_client_against_a_local_compatible_s
     with serve(canned) as base_url:
         model = build_chat_model(LlmConfig(model="openai:local-model", base_url=base_url, timeout_s=10,
                                            max_retries=0))
-        code, text, _ = run_llm(out, mini_project, model, "triage tickets\n\n\n\n\n\nC\n/scripted\n")
+        code, text, _ = run_llm(out, mini_project, model, "triage tickets\n\n\n\n\ny\nC\n/scripted\n")
     assert code == 0
     assert "Hello from Ada." in text
     sidecar = read_sidecar(out / mini_project)
@@ -49,7 +49,7 @@ def test_structured_output_can_use_function_calling_or_json_mode_for_servers_wit
     with serve(canned) as base_url:
         llm = LlmConfig(model="openai:local-model", base_url=base_url, timeout_s=10, max_retries=0,
                         structured_output=method)  # type: ignore[arg-type]
-        code, _, _ = run_llm(out, mini_project, build_chat_model(llm), "triage\n\n\n\n\n\nC\n/scripted\n",
+        code, _, _ = run_llm(out, mini_project, build_chat_model(llm), "triage\n\n\n\n\ny\nC\n/scripted\n",
                              llm=llm)
     assert code == 0
     structured = [r for r in canned.requests if not r.get("stream")]

@@ -21,13 +21,22 @@ def _prompt(tmp_path: Path, budget: int, history: int = 0, knowledge: int = 0):
                               section=None, knowledge=results, history=turns, task=None, budget=budget)
 
 
-def test_a_generous_budget_keeps_everything_and_summarises_context_documents(tmp_path: Path) -> None:
+def test_a_generous_budget_keeps_everything_with_context_documents_whole(tmp_path: Path) -> None:
     step, prompt = _prompt(tmp_path, budget=100_000, history=4, knowledge=3)
     system = prompt.messages[0][1]
     assert prompt.dropped == [] and len(prompt.messages) == 5
     assert "Earlier document" in system and "We chose hybrid." in system
-    assert "word " * 100 not in system, "context documents come in as summaries, not whole"
+    assert "word " * 400 in system and "## Risks\n\nLatency." in system, "documents come in whole, tables and all"
     assert "[k2]" in system
+
+
+def test_a_document_that_does_not_fit_whole_falls_back_to_its_headings_summary(tmp_path: Path) -> None:
+    _, roomy = _prompt(tmp_path, budget=100_000)
+    _, tight = _prompt(tmp_path, budget=roomy.tokens - 100)
+    system = tight.messages[0][1]
+    assert any(key.startswith("context:") and key.endswith("(whole)") for key in tight.dropped)
+    assert "(headings summary)" in system and "We chose hybrid." in system
+    assert system.count("word " * 400) < roomy.messages[0][1].count("word " * 400)
 
 
 def test_a_tight_budget_drops_whole_items_oldest_history_first_and_keeps_the_last_message(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ def resolve_llm(config: Config, override: str | None = None) -> LlmConfig | None
 
 
 def build_chat_model(llm: LlmConfig) -> Any:
-    """A LangChain chat model for `llm`. Nothing is sent until the first turn.
+    """A LangChain chat model for `llm`. Nothing is sent until the first turn. `local:PATH_OR_PACKAGE`
+    runs a transformers model in this process (see `workflow.llm.local`).
 
     Raises MissingExtra when LangChain or the provider's package is not installed, and
     ConfigError for a spec LangChain does not understand or a missing `api_key_env` variable.
@@ -41,8 +42,15 @@ def build_chat_model(llm: LlmConfig) -> Any:
     except ImportError:
         raise MissingExtra("llm", "langchain") from None
     provider = llm.model.split(":", 1)[0] if ":" in llm.model else "openai"
-    kwargs: dict[str, Any] = {"temperature": llm.temperature, "timeout": llm.timeout_s,
-                              "max_retries": llm.max_retries}
+    if provider == "local":
+        from workflow.llm.local import load_local_model
+
+        return load_local_model(llm.model.split(":", 1)[1], max_tokens=llm.max_tokens or 256,
+                                temperature=llm.temperature)
+    # The client does not retry: the facilitator does, announcing each retry (llm.max_retries).
+    kwargs: dict[str, Any] = {"temperature": llm.temperature, "timeout": llm.timeout_s, "max_retries": 0}
+    if llm.max_tokens:
+        kwargs["max_tokens"] = llm.max_tokens
     if llm.api_key_env:
         key = os.environ.get(llm.api_key_env)
         if not key:

@@ -1,8 +1,10 @@
-"""What the model sees on each turn (issue 4, item 2): the persona, the rules that keep
-navigation with the engine, the guidance of the current section, the fields still open,
-earlier steps' documents summarised, this step's knowledge results, and a bounded history.
-When the whole is over `prompt_budget_tokens`, whole items are dropped (oldest history first,
-then knowledge, then context documents), never cut in the middle."""
+"""What the model sees on each turn (issue 4, item 2; issue 14, item 3): the persona, the rules
+that keep navigation with the engine, the guidance of the current section, the fields still
+open, the project brief (earlier steps' confirmed answers, decisions, stories, notes), this
+step's knowledge results, earlier steps' documents in full, and a bounded history. When the
+whole is over `prompt_budget_tokens`, whole items go (a document first falls back to its
+headings summary, then the lowest-ranked item or oldest message is dropped), never cut in the
+middle."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from workflow.llm.brief import brief_parts
 from workflow.pack_model import Pack, Step
 
 Role = Literal["system", "human", "ai"]
 HISTORY_MESSAGES = 12  # at most this many earlier messages of the step's conversation
-DOC_SUMMARY_TOKENS = 150  # each context document is summarised to about this many tokens
+DOC_SUMMARY_TOKENS = 150  # a context document that does not fit falls back to this summary
+DOC_TOKENS = 900  # by default a context document longer than this comes in as its first whole sections
 KNOWLEDGE_RESULTS = 6  # the step's top knowledge results (after removing repeats across queries)
 DETAILED_FIELDS = 8  # open fields described in full; the rest are named
 
@@ -38,6 +42,7 @@ class _Item:
     key: str
     text: str
     keep: int  # higher survives longer; 100 is never dropped
+    fallback: str | None = None  # a shorter stand-in tried before the item is dropped
 
 
 def summarise(text: str, budget: int = DOC_SUMMARY_TOKENS) -> str:
@@ -59,6 +64,26 @@ def summarise(text: str, budget: int = DOC_SUMMARY_TOKENS) -> str:
             break
         out.append(piece)
     return "\n".join(out)
+
+
+def leading_sections(text: str, budget: int = DOC_TOKENS) -> str:
+    """`text` whole when it fits `budget` tokens; else its title and first `##` sections, each
+    whole (tables and values kept), then the headings of the sections left out."""
+    if count_tokens(text) <= budget:
+        return text
+    blocks: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("## ") or not blocks:
+            blocks.append(line)
+        else:
+            blocks[-1] += "\n" + line
+    kept: list[str] = []
+    for i, block in enumerate(blocks):
+        if i and count_tokens("\n".join([*kept, block])) > budget:
+            rest = [b.splitlines()[0] for b in blocks[i:]]
+            return "\n".join(kept) + "\n(sections not shown: " + "; ".join(h.lstrip("# ") for h in rest) + ")"
+        kept.append(block)
+    return "\n".join(kept)
 
 
 def persona_text(pack: Pack, step: Step) -> str:
@@ -127,11 +152,13 @@ def _section_items(step: Step, section: str | None) -> list[_Item]:
 def build_prompt(*, pack: Pack, step: Step, project_dir: Path, answers: Mapping[str, Any],
                  open_fields: Sequence[str], section: str | None, knowledge: Sequence[Mapping[str, Any]],
                  history: Sequence[tuple[Role, str]], task: str | None, budget: int,
-                 detail_fields: bool = True) -> Prompt:
+                 detail_fields: bool = True, sidecar: Mapping[str, Any] | None = None,
+                 doc_tokens: int = DOC_TOKENS) -> Prompt:
     """Assemble the messages for one model call. `section` defaults to the first open field's;
     `task` is a final instruction (propose values, draft a document) sent after the history;
     `detail_fields` False names the open fields only (a structured call carries their
-    descriptions in its schema); `budget` is in tokens."""
+    descriptions in its schema); `sidecar` is the project so far, for the brief; `doc_tokens`
+    bounds each context document (0 leaves them out); `budget` is in tokens."""
     if section is None and open_fields:
         section = section_of(step, open_fields[0])
     items: list[_Item] = [_Item(key="persona", text=persona_text(pack, step), keep=100),
@@ -139,18 +166,21 @@ def build_prompt(*, pack: Pack, step: Step, project_dir: Path, answers: Mapping[
     items += _section_items(step, section)
     items.append(_Item(key="fields", text=_fields_text(step, open_fields, answers, section, detail_fields),
                        keep=100))
+    items += [_Item(key=part.key, text=part.text, keep=part.keep)
+              for part in brief_parts(pack, step, sidecar or {})]
     unique: dict[str, Mapping[str, Any]] = {}
     for result in knowledge:
         unique.setdefault(str(result.get("id")), result)
     for rank, result in enumerate(list(unique.values())[:KNOWLEDGE_RESULTS]):
         text = f"[{result.get('id')}] {result.get('type')}: {result.get('title')} — {result.get('summary') or ''}"
         items.append(_Item(key=f"knowledge:{result.get('id')}", text=text.strip(), keep=60 - min(rank, 30)))
-    for rank, rel in enumerate(step.meta.context):
+    for rank, rel in enumerate(step.meta.context if doc_tokens > 0 else []):
         path = project_dir / rel
         if path.is_file():
-            body = summarise(path.read_text(encoding="utf-8"))
-            items.append(_Item(key=f"context:{rel}", text=f"Earlier document {rel} (summary):\n{body}",
-                               keep=40 - min(rank, 20)))
+            body = path.read_text(encoding="utf-8").strip()
+            shown = leading_sections(body, doc_tokens)
+            items.append(_Item(key=f"context:{rel}", text=f"Earlier document {rel}:\n{shown}", keep=40 - min(rank, 20),
+                               fallback=f"Earlier document {rel} (headings summary):\n{summarise(body)}"))
     recent = list(history)[-HISTORY_MESSAGES:]
     dropped = [f"history:{i}" for i in range(len(history) - len(recent))]
     turns: list[tuple[int, Role, str]] = []
@@ -170,7 +200,11 @@ def build_prompt(*, pack: Pack, step: Step, project_dir: Path, answers: Mapping[
         if not candidates:
             break
         _, which, idx = min(candidates)
-        if which == 0:
+        if which == 0 and items[idx].fallback is not None:
+            item = items[idx]
+            items[idx] = _Item(key=item.key, text=str(item.fallback), keep=item.keep)
+            dropped.append(f"{item.key} (whole)")
+        elif which == 0:
             dropped.append(items.pop(idx).key)
         else:
             turns.pop(idx)

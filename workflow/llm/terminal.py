@@ -13,12 +13,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from workflow.chat import LineReader, render_menu, render_messages, render_question, run_chat
+from workflow.llm.display import reveal, shown_value, visible
+from workflow.llm.draft_checks import diff, draft_warnings
 from workflow.llm.facilitator import LlmFacilitator
 from workflow.llm.failures import ModelFailure
+from workflow.llm.proposal import Proposal
 from workflow.session import Session
 
 HELP = ("Talk with {who}. Enter on an empty line (or /propose) fills the form from the conversation; "
         "/form answers the questions directly; /scripted stops using the model.")
+MENU_HELP = "Type a menu key; /ask TEXT asks {who}; any other text is kept as a note for this step."
+PAGE_LINES = 60  # a draft longer than this many lines is shown a page at a time
 
 
 class _Stop(Exception):
@@ -77,6 +82,7 @@ class _Loop:
         self.proposal: dict[str, Any] = {}
         self.talked = False  # the conversation of this round of questions has happened
         self.reviewed: set[str] = set()  # documents approved at this menu visit
+        fac.notify = lambda line: console.print(f"[yellow]{visible(line)}[/]", highlight=False)
 
     def read(self, label: str) -> str:
         line = self.reader.read(label)
@@ -91,7 +97,7 @@ class _Loop:
                 return call()
             except ModelFailure as exc:
                 self.console.print()
-                self.console.print(f"[red]model error:[/] {exc.message}", highlight=False)
+                self.console.print(f"[red]model error:[/] {visible(exc.message)}", highlight=False)
                 while True:
                     choice = self.read("r to retry, s to continue scripted> ").strip().lower()
                     if choice == "s":
@@ -100,7 +106,7 @@ class _Loop:
                         break
 
     def write(self, text: str) -> None:
-        self.console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        self.console.print(reveal(text), end="", markup=False, highlight=False, soft_wrap=True)
 
     def run(self) -> int:
         prompt = self.session.current()
@@ -140,9 +146,8 @@ class _Loop:
         field = prompt["field"]
         if field in self.proposal:
             value = self.proposal.pop(field)  # offered once: after an error the user types it
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            self.console.print(f"[cyan]proposed:[/] {shown}  [dim](Enter accepts; or type another value)[/]",
-                               highlight=False)
+            self.console.print(f"[cyan]proposed:[/] {visible(shown_value(value))}  "
+                               "[dim](Enter accepts; or type another value)[/]", highlight=False, soft_wrap=True)
             line = self.read("> ")
             return self.session.send(value if not line.strip() else line)
         line = self.read("> ")
@@ -175,33 +180,42 @@ class _Loop:
                 break
             self.say(lambda said=line: self.fac.reply(visit, open_fields=fields, section=section, user_text=said,
                                                       write=self.write), step)
-        self.proposal = self.guarded(lambda: self.fac.propose(visit, open_fields=fields))
-        self.show_proposal()
+        proposal: Proposal = self.guarded(lambda: self.fac.propose(visit, open_fields=fields))
+        self.proposal = dict(proposal.values)
+        self.show_proposal(proposal)
         return None
 
     def say(self, call: Any, step: dict[str, Any]) -> str:
         def turn() -> str:
-            self.console.print(f"[bold]{step['persona']}:[/] ", end="")
+            self.console.print(f"[bold]{escape(step['persona'])}:[/] ", end="")
             text = call()
             self.console.print()
             return str(text)
 
         return str(self.guarded(turn))
 
-    def show_proposal(self) -> None:
-        if not self.proposal:
+    def show_proposal(self, proposal: Proposal) -> None:
+        """The valid values in a table (escaped, hidden characters shown), then each refused value
+        with its reason: those fields are asked below like any unanswered question."""
+        if proposal.malformed:
+            self.console.print(f"[yellow]The model's proposal was not valid JSON: {visible(proposal.malformed)}; "
+                               "keeping the values that could be read.[/]", highlight=False)
+        if proposal.values:
+            table = Table("field", "proposed value", title="Proposal (confirm or edit each field)")
+            for name, value in proposal.values.items():
+                table.add_row(escape(name), visible(shown_value(value)))
+            self.console.print(table)
+        for name, problem in proposal.problems.items():
+            self.console.print(f"[yellow]proposed {escape(name)} refused:[/] {visible(problem)}; "
+                               "it is asked below", highlight=False, soft_wrap=True)
+        if not proposal.values and not proposal.problems:
             self.console.print("[yellow]No values to propose yet; answer the questions below.[/]")
-            return
-        table = Table("field", "proposed value", title="Proposal (confirm or edit each field)")
-        for name, value in self.proposal.items():
-            table.add_row(name, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
-        self.console.print(table)
 
     # ---- menu: review documents, then only the user's key moves the session ----------------------
     def menu(self, prompt: dict[str, Any]) -> dict[str, Any]:
         result = prompt.get("result") or {}
         if result.get("error"):
-            self.console.print(f"[red]{result['error']}[/]", highlight=False)
+            self.console.print(f"[red]{escape(str(result['error']))}[/]", highlight=False)
         pending = self.documents_to_review()
         if pending:
             path, content = pending[0]
@@ -211,15 +225,18 @@ class _Loop:
                 return self.session.send({"command": "document", "path": path, "content": approved})
             return self.session.current()
         render_menu(self.console, prompt)
+        self.console.print(f"[dim]{escape(MENU_HELP.format(who=prompt['step']['persona']))}[/]", highlight=False)
         line = self.read("Choose> ")
-        keys = {item["key"].upper() for item in prompt["menu"]}
-        if not line.strip() or line.strip().upper().strip("[]") in keys or len(line.strip()) <= 2:
-            return self.session.send(line)
-        # Anything else is conversation: the persona answers, then the engine's menu comes back.
-        visit = self.session.visit()
-        self.say(lambda: self.fac.reply(visit, open_fields=[], section=None, user_text=line, write=self.write),
-                 prompt["step"])
-        return self.session.current()
+        command = line.strip()
+        if command == "/ask" or command.startswith("/ask "):
+            question = command[4:].strip()
+            if question:
+                visit = self.session.visit()
+                self.say(lambda: self.fac.reply(visit, open_fields=[], section=None, user_text=question,
+                                                write=self.write), prompt["step"])
+            return self.session.current()
+        # Keys go to the engine, and so does any other text: the engine keeps it as a note (DESIGN 4).
+        return self.session.send(line)
 
     def documents_to_review(self) -> list[tuple[str, str]]:
         visit = self.session.visit()
@@ -230,22 +247,50 @@ class _Loop:
                 if path in templated and path not in self.reviewed]
 
     def review(self, prompt: dict[str, Any], path: str, engine_draft: str) -> str | None:
-        """Draft `path` with the model until the user approves it. Returns the approved text, or
-        None when the user keeps the engine's template draft (/template)."""
+        """Draft `path` with the model until the user approves it with `y`. The draft is shown
+        rendered (a page at a time when long) with its sanity warnings above the question; a bare
+        Enter approves nothing. Returns the approved text, or None when the user keeps the
+        engine's template draft (/template)."""
         visit = self.session.visit()
         request: str | None = None
         current = engine_draft
         while True:
-            self.console.print(f"[bold]Drafting {path}[/]")
-            text = self.guarded(lambda base=current, ask=request: self.fac.draft(
-                visit, path=path, engine_draft=base, request=ask, write=lambda _: None))
-            self.console.print(Markdown(text))
-            line = self.read(f"Enter approves {path}; /template keeps the template draft; or say what to change> ")
-            if not line.strip():
-                return str(text)
-            if line.strip() == "/template":
-                return None
-            request, current = line, str(text)
+            self.console.print(f"[bold]Drafting {escape(path)}[/]")
+            text = str(self.guarded(lambda base=current, ask=request: self.fac.draft(
+                visit, path=path, engine_draft=base, request=ask, write=lambda _: None)))
+            self.show_draft(text)
+            warnings = draft_warnings(engine_draft, text)
+            for warning in warnings:
+                self.console.print(f"[bold yellow]warning:[/] {visible(warning)}", highlight=False)
+            approve = "y approves it despite the warnings" if warnings else "y approves it"
+            while True:
+                line = self.read(f"{path}: {approve}; /diff compares with the template draft; /template keeps "
+                                 "the template draft; or say what to change> ")
+                answer = line.strip()
+                if answer.lower() in ("y", "yes"):
+                    return text
+                if answer == "/template":
+                    return None
+                if answer == "/diff":
+                    self.console.print(reveal(diff(engine_draft, text, path)), markup=False, highlight=False)
+                    continue
+                if not answer:
+                    self.console.print("[dim]Nothing approved: type y to approve this draft.[/]")
+                    continue
+                request, current = line, text
+                break
+
+    def show_draft(self, text: str) -> None:
+        """The draft as rendered markdown, hidden characters shown; long drafts a page at a time."""
+        lines = reveal(text).splitlines()
+        pages = [lines[i:i + PAGE_LINES] for i in range(0, len(lines), PAGE_LINES)] or [[]]
+        for number, page in enumerate(pages, 1):
+            self.console.print(Markdown("\n".join(page)))
+            if number < len(pages):
+                more = self.read(f"-- page {number}/{len(pages)}: Enter shows the next page, q stops paging> ")
+                if more.strip().lower() == "q":
+                    self.console.print(f"[dim]({len(lines) - number * PAGE_LINES:,} more lines not shown)[/]")
+                    return
 
 
 def model_for_session(config: Any, override: str | None, *, answers_file: bool) -> tuple[Any, Any] | None:

@@ -1,6 +1,7 @@
 """A chat model for tests and benchmarks (like pydantic-ai's TestModel): replies come from a
 queue, prompts are recorded, streaming splits on whitespace, structured output parses the next
-queued reply as JSON, and a queued exception is raised in the middle of a turn."""
+queued reply as JSON (a queued string is sent as it is, so malformed JSON can be tested), and a
+queued exception is raised in the middle of a turn."""
 
 from __future__ import annotations
 
@@ -70,8 +71,9 @@ class FakeChatModel(GenericFakeChatModel):
         def parse(value: Any) -> Any:
             messages = value.to_messages() if hasattr(value, "to_messages") else convert_to_messages(value)
             raw = self._next(messages)
-            try:
-                parsed: Any = schema.model_validate_json(str(raw.content))
+            try:  # a pydantic class validates the whole object, as a provider's parser does
+                parsed: Any = json.loads(str(raw.content)) if isinstance(schema, dict) else \
+                    schema.model_validate_json(str(raw.content))
                 error = None
             except ValueError as exc:
                 if not include_raw:

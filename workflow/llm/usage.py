@@ -3,23 +3,41 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from workflow.fileio import atomic_write_text
 
 KEYS = ("prompt_tokens", "completion_tokens")
 
 
 @dataclass(kw_only=True)
 class Usage:
-    """Tokens spent since the last reply was sent to the engine."""
+    """Tokens spent since the last reply was sent to the engine. With `file`, the pending count
+    is written after every call, so the tokens of calls made before a crash (kill -9) are still
+    recorded by the next session (`Usage.resumed`)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    file: Path | None = None
+
+    @classmethod
+    def resumed(cls, file: Path) -> Usage:
+        """The pending usage a stopped session left in `file` (zero when none or unreadable)."""
+        try:
+            saved = json.loads(file.read_text(encoding="utf-8"))
+            return cls(prompt_tokens=max(0, int(saved["prompt_tokens"])),
+                       completion_tokens=max(0, int(saved["completion_tokens"])), file=file)
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(file=file)
 
     def add(self, prompt_tokens: int, completion_tokens: int) -> None:
         self.prompt_tokens += max(0, int(prompt_tokens))
         self.completion_tokens += max(0, int(completion_tokens))
+        self._save()
 
     def take(self) -> dict[str, int] | None:
         """The pending usage as a plain dict (None when nothing was spent), then reset."""
@@ -27,7 +45,12 @@ class Usage:
             return None
         out = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
         self.prompt_tokens = self.completion_tokens = 0
+        self._save()
         return out
+
+    def _save(self) -> None:
+        if self.file is not None:
+            atomic_write_text(self.file, json.dumps({key: getattr(self, key) for key in KEYS}))
 
 
 def from_message(message: Any) -> tuple[int, int] | None:
