@@ -232,7 +232,7 @@ def _unsafe(root: Path, parts: tuple[str, ...], *, folder: bool = False) -> Unsa
             break
         if stat.S_ISLNK(mode):
             return UnsafePathError(f"{current} is a symbolic link; Cairn does not write through links inside a "
-                                   "project: replace it with a real file or folder (run `cairn doctor` to check)")
+                                   "project: replace it with a real file or folder")
         last = i == len(parts) - 1 and not folder
         if last and not stat.S_ISREG(mode):
             return UnsafePathError(f"{current} is not a regular file (a folder or a device); move it away")

@@ -100,7 +100,7 @@ async def test_a_bad_project_name_is_a_tool_error(client: Client, name: str, out
 async def test_create_refuses_a_path_name_and_a_missing_project_says_how_to_create_it(client: Client,
                                                                                       out: Path) -> None:
     assert "invalid project name" in await refused(client, "create_project", {"name": "../x", "user_name": "u"})
-    assert "cairn new ghost" in await refused(client, "open_project", {"name": "ghost"})
+    assert "create_project(name='ghost')" in await refused(client, "open_project", {"name": "ghost"})
     assert not (out.parent / "x").exists()
 
 

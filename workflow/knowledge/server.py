@@ -105,13 +105,15 @@ ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any]
 
 
 def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
-    """Wrap an ASGI app so every HTTP request must carry `Authorization: Bearer <token>`."""
-    expected = f"Bearer {token}".encode()
+    """Wrap an ASGI app so every HTTP request must carry `Authorization: Bearer <token>` (the
+    scheme matched case-insensitively, as RFC 9110 says; the token compared in constant time)."""
+    expected = token.encode()
 
     async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             headers = dict(scope.get("headers") or [])
-            if not hmac.compare_digest(headers.get(b"authorization", b""), expected):
+            scheme, _, given = headers.get(b"authorization", b"").strip().partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), expected):
                 body = b'{"error": "missing or wrong bearer token"}'
                 await send({"type": "http.response.start", "status": 401, "headers": [
                     (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"),
@@ -132,6 +134,10 @@ def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> No
     """Serve streamable HTTP at http://HOST:PORT/mcp, requiring `token` when given."""
     import uvicorn
 
+    if token is not None and not token.strip():
+        # An empty --token (or an empty environment variable) would otherwise serve without auth.
+        raise CairnError("the bearer token is empty: give a real one with --token (or its environment variable), "
+                         "or unset it to serve without a token on 127.0.0.1")
     app: Any = server.streamable_http_app(host=host)
     if token:
         app = require_bearer(app, token)

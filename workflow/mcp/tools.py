@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from workflow.errors import CairnError
 from workflow.knowledge.protocol import KnowledgeToolError, KnowledgeUnavailable
 from workflow.mcp import views
+from workflow.mcp.messages import for_model
 from workflow.mcp.models import (
     ChooseResult,
     CurrentStep,
@@ -32,10 +34,19 @@ from workflow.mcp.models import (
     SubmitResult,
 )
 from workflow.mcp.paths import check_relative
+from workflow.mcp.values import split_answers
 from workflow.mcp.workspace import Workspace
 
 Project = Annotated[str, Field(min_length=1, max_length=64, description="Project name (see list_projects).")]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+DecisionId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                                  description="e.g. TRAIN-001 (letters, digits, '.', '_', '-')")]
+SeenStep = Annotated[str | None, Field(max_length=12, description=(
+    "The step id current_step showed; the call is refused if another client moved the project on."))]
+SeenVisit = Annotated[int | None, Field(ge=1, description="The `visit` current_step showed (optional, as `step`).")]
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+ADVANCE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 KnowledgeTool = Literal["search_knowledge", "get_decisions", "get_patterns", "get_warnings", "get_methodologies",
                         "list_sources", "compare_sources"]
 
@@ -48,12 +59,15 @@ def respond(model: BaseModel) -> CallToolResult:
                           structured_content=data)
 
 
-def run(fn: Callable[[], BaseModel]) -> CallToolResult:
-    """Call `fn`, turning Cairn's errors into tool errors the model can read and act on."""
+def run_for_model(fn: Callable[[], BaseModel], output_dir: Path | None = None) -> CallToolResult:
+    """Call `fn`, turning Cairn's errors into tool errors the model can read and act on (with
+    `output_dir`, without terminal commands or the server's absolute paths)."""
     try:
         return respond(fn())
+    except ToolError as exc:
+        raise ToolError(for_model(str(exc), output_dir) if output_dir else str(exc)) from None
     except (CairnError, KnowledgeToolError) as exc:
-        raise ToolError(str(exc)) from None
+        raise ToolError(for_model(str(exc), output_dir) if output_dir else str(exc)) from None
     except KnowledgeUnavailable as exc:
         raise ToolError(f"knowledge unavailable: {exc}") from None
 
@@ -61,25 +75,39 @@ def run(fn: Callable[[], BaseModel]) -> CallToolResult:
 def register_tools(server: MCPServer, ws: Workspace) -> None:
     """Add every workflow tool to `server`, working on the projects of `ws`."""
 
-    def command(project: str, reply: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Any]:
-        """Send one command to the project's waiting prompt: (result, next prompt, session state)."""
+    def run(fn: Callable[[], BaseModel]) -> CallToolResult:
+        return run_for_model(fn, ws.output_dir)
+
+    def command(project: str, reply: dict[str, Any], *, step: str | None = None, visit: int | None = None,
+                prepare: Callable[[Any, dict[str, Any]], dict[str, Any] | None] | None = None,
+                ) -> tuple[dict[str, Any], dict[str, Any], Any]:
+        """Send one command to the project's waiting prompt: (result, next prompt, session state).
+        `step`/`visit` (what the client last saw) refuse a stale call; `prepare(session, prompt)`
+        may check or change the reply first (None: send nothing)."""
         with ws.project(project) as session:
-            if session.current()["kind"] == "done":
+            current = session.current()
+            if current["kind"] == "done":
                 raise ToolError(f"project '{project}' is complete: no step is in progress")
+            _refuse_stale(session, current, step, visit)
+            if prepare is not None:
+                prepared = prepare(session, current)
+                if prepared is None:
+                    return {}, current, session.engine.missing(session.visit_state())
+                reply = prepared
             prompt = session.send(reply)
             result = dict(prompt.get("result") or {})
             if "error" in result:
                 raise ToolError(result["error"])
             return result, prompt, session.engine.missing(session.visit_state()) if prompt["kind"] != "done" else []
 
-    @server.tool()
+    @server.tool(annotations=READ)
     def list_projects() -> Annotated[CallToolResult, ProjectList]:
         """The projects in the output folder with their status and current step."""
         return run(lambda: ProjectList(projects=[
             ProjectRow(name=r["name"], workflow_status=r["workflow_status"], currentStep=r["currentStep"])
             for r in ws.projects()]))
 
-    @server.tool()
+    @server.tool(annotations=ADVANCE)
     def create_project(
         name: Project,
         user_name: Annotated[str, Field(min_length=1, max_length=200, description="Who runs the workflow.")],
@@ -93,7 +121,7 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
 
         return run(create)
 
-    @server.tool()
+    @server.tool(annotations=READ)
     def open_project(name: Project) -> Annotated[CallToolResult, Progress]:
         """Open (or resume) a project and return its progress. Fails while a terminal session has it open."""
 
@@ -104,7 +132,7 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
 
         return run(open_)
 
-    @server.tool()
+    @server.tool(annotations=READ)
     def current_step(project: Project) -> Annotated[CallToolResult, CurrentStep]:
         """The step in progress: persona, guidance, form (schema and answers so far), context
         documents, knowledge results, menu, and `missing` (what Continue still needs). The server
@@ -119,23 +147,37 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
 
         return run(view)
 
-    @server.tool()
+    @server.tool(annotations=WRITE)
     def submit_answers(
         project: Project,
-        answers: Annotated[dict[str, Any], Field(description="Form field -> the user's answer.")],
+        answers: Annotated[dict[str, Any], Field(description=(
+            "Form field -> the user's answer, in the field's JSON type: strings for text, numbers for int "
+            "and float, true/false for bool, a choice by its value (not its number), lists of strings."))],
+        step: SeenStep = None,
+        visit: SeenVisit = None,
     ) -> Annotated[CallToolResult, SubmitResult]:
         """Record the user's answers to the current step's form. Each field is checked against its
         type; bad ones come back in `errors` (ask the user again). A reopened step keeps its earlier
         answers unless changed."""
 
+        refused: dict[str, str] = {}
+
+        def typed(session: Any, prompt: dict[str, Any]) -> dict[str, Any] | None:
+            form = session.pack.step(str(prompt["step"]["id"])).meta.form
+            good, errors = split_answers(form, answers)
+            refused.update(errors)
+            return {"command": "answers", "values": good} if good or not errors else None
+
         def submit() -> SubmitResult:
-            result, prompt, missing = command(project, {"command": "answers", "values": answers})
-            return SubmitResult(accepted=result.get("accepted") or {}, errors=result.get("errors") or {},
+            result, prompt, missing = command(project, {"command": "answers", "values": answers}, step=step,
+                                              visit=visit, prepare=typed)
+            return SubmitResult(accepted=result.get("accepted") or {},
+                                errors={**refused, **(result.get("errors") or {})},
                                 missing=missing, next=views.next_label(prompt))
 
         return run(submit)
 
-    @server.tool()
+    @server.tool(annotations=WRITE)
     def save_document(
         project: Project,
         path: Annotated[str, Field(min_length=1, max_length=300, description="One of the step's output paths.")],
@@ -151,10 +193,10 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
 
         return run(save)
 
-    @server.tool()
+    @server.tool(annotations=WRITE)
     def record_decision(
         project: Project,
-        id: Annotated[str, Field(min_length=1, max_length=40, description="e.g. TRAIN-001")],
+        id: DecisionId,
         title: Text,
         choice: Text,
         rationale: Text,
@@ -170,7 +212,7 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
 
         return run(record)
 
-    @server.tool()
+    @server.tool(annotations=ADVANCE)
     def add_stories(
         project: Project,
         stories: Annotated[list[StoryIn], Field(min_length=1, max_length=50)],
@@ -189,30 +231,38 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
         project: Project,
         option: Annotated[str, Field(min_length=1, max_length=12, description="A menu key, e.g. C.")],
         target: Annotated[str | None, Field(max_length=12, description="The step to send back to (REVISE).")] = None,
+        step: SeenStep = None,
+        visit: SeenVisit = None,
     ) -> Annotated[CallToolResult, ChooseResult]:
         """Take a menu option of the current step, only when the user says so. Continue (C) advances
         only when nothing is missing; otherwise `advanced` is false and `missing` says what to do."""
 
+        def check_target(session: Any, prompt: dict[str, Any]) -> dict[str, Any]:
+            if target is not None:
+                _refuse_unknown_target(session.pack.step(str(prompt["step"]["id"])), target)
+            return reply
+
+        reply: dict[str, Any] = {"command": "choose", "key": option}
+
         def take() -> ChooseResult:
-            reply: dict[str, Any] = {"command": "choose", "key": option}
             if target is not None:
                 reply["target"] = target
-            result, prompt, missing = command(project, reply)
+            result, prompt, missing = command(project, reply, step=step, visit=visit, prepare=check_target)
             advanced = bool(result.get("advanced"))
-            step = None if prompt["kind"] == "done" else str(prompt["step"]["id"])
+            now = None if prompt["kind"] == "done" else str(prompt["step"]["id"])
             message = views.finished_message(prompt) if advanced else str(result.get("message") or "")
-            return ChooseResult(advanced=advanced, step=step, missing=[] if advanced else list(result.get("missing")
+            return ChooseResult(advanced=advanced, step=now, missing=[] if advanced else list(result.get("missing")
                                                                                                 or missing),
                                 message=message, progress=result.get("progress"))
 
         return run(take)
 
-    @server.tool()
+    @server.tool(annotations=READ)
     def progress(project: Project) -> Annotated[CallToolResult, Progress]:
         """Every step's status, as `cairn status --json`."""
         return run(lambda: Progress.model_validate(ws.progress(project)))
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False))
     def query_knowledge(
         project: Project,
         tool: KnowledgeTool,
@@ -250,7 +300,31 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
 
         return run(ask)
 
-    @server.tool()
+    @server.tool(annotations=READ)
     async def ping() -> Annotated[CallToolResult, Pong]:
         """Liveness check that does no work (the benchmark's baseline)."""
         return respond(Pong(ok=True))
+
+
+def _refuse_stale(session: Any, prompt: dict[str, Any], step: str | None, visit: int | None) -> None:
+    """Refuse a call made on what the client saw before another client moved the project on."""
+    current = str(prompt["step"]["id"])
+    if step is not None and str(step) != current:
+        raise ToolError(f"step {step} is no longer in progress (another client moved the project on to step "
+                        f"{current}); call current_step and show the user where the project is now")
+    seen_visit = int(session.visit_state().get("visit") or 1)
+    if visit is not None and visit != seen_visit:
+        raise ToolError(f"visit {visit} of step {current} is over (it is visit {seen_visit} now); call current_step "
+                        "again before answering")
+
+
+def _refuse_unknown_target(step: Any, target: str) -> None:
+    """A REVISE target must be one of the choices of the step's target field, by value: '10' must
+    never be read as the tenth choice."""
+    revise = step.meta.revise
+    if revise is None or not revise.target_field:
+        return
+    choices = step.meta.form[revise.target_field].choices or []
+    if choices and target.strip() not in choices:
+        raise ToolError(f"target '{target}' is not a step step {step.id} can send the project back to; "
+                        f"give one of: {', '.join(choices)}")
