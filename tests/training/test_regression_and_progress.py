@@ -49,8 +49,9 @@ def test_fail_on_regression_exits_1_after_writing_the_report(tmp_path: Path, tin
 
     real_compare = trainer.compare
 
-    def swapped(base: ModelScores, tuned: ModelScores, rows: list[dict[str, Any]], fmt: DatasetFormat) -> Any:
-        return real_compare(tuned, base, rows, fmt)  # pretend the base was the tuned model
+    def swapped(base: ModelScores, tuned: ModelScores, rows: list[dict[str, Any]], fmt: DatasetFormat,
+                **kwargs: Any) -> Any:
+        return real_compare(tuned, base, rows, fmt, **kwargs)  # pretend the base was the tuned model
 
     monkeypatch.setattr(trainer, "compare", swapped)
     spec = write_spec(tmp_path, tiny_model, evaluation={"max_test_examples": 12})

@@ -43,7 +43,12 @@ def test_sft_lora_run_writes_the_run_layout_and_beats_the_base_with_a_ci(tmp_pat
     low, high = (float(x) for x in cells[4].strip("[]").split(","))
     assert tuned < base and low <= diff <= high < 0 and cells[6] == "improved"
     assert "| exact match (higher is better)" in report and "| ROUGE-L (higher is better)" in report
-    assert result.data["verdict"] == "improved" and "![loss curves](loss.png)" in report
+    # Lower loss, but 20 steps on a 0.1M-parameter model answer 'shipping' to most items: the report says so.
+    assert result.data["verdict"] == "collapsed" and "![loss curves](loss.png)" in report
+    assert "COLLAPSE: the tuned model answers 'shipping' for 12 of 16 test items" in report
+    assert "| metric | most frequent train answer ('shipping', 29% of train) | copy of the prompt | base | tuned |" \
+        in report
+    assert "WORSE THAN TRIVIAL: tuned exact match 0.1250 is below the baseline most frequent train answer" in report
 
 
 def test_dpo_run_starts_from_the_base_as_its_own_reference(tmp_path: Path, tiny_model: Path) -> None:

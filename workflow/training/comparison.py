@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.data.formats import DatasetFormat
-from workflow.training.metrics import exact_match, rouge_l, token_f1
+from workflow.training.baselines import Distribution, answer_metrics, collapsed, distribution
 from workflow.training.splits import reference_of
 
 __all__ = ["Comparison", "MetricRow", "ModelScores", "compare", "score_model"]
@@ -49,20 +49,43 @@ class MetricRow:
 
 @dataclass(kw_only=True)
 class Comparison:
+    """Base vs tuned on the test split, with the trivial baselines, the answer distributions and,
+    for a multi-stage run, every stage's results."""
+
     n: int
     rows: list[MetricRow]
     base_perplexity: float
     tuned_perplexity: float
     examples: list[dict[str, Any]] = field(default_factory=list)
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> metric -> mean
+    distributions: dict[str, Distribution] = field(default_factory=dict)  # reference / base / tuned
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # base and each stage -> metric -> mean
+    best_stage: str | None = None
+    collapsed: bool = False
+    below_trivial: list[str] = field(default_factory=list)  # metrics where tuned is under the best baseline
 
     @property
     def regressed(self) -> list[str]:
         return [r.name for r in self.rows if r.verdict == "regressed"]
 
     @property
+    def failures(self) -> list[str]:
+        """What --fail-on-regression fails on: regressions, a collapse, worse than a trivial baseline."""
+        out = [f"worse than the base on {name}" for name in self.regressed]
+        if self.collapsed:
+            top = self.distributions["tuned"]
+            out.append(f"collapsed: {top.top[0][1]} of {top.n} answers are {top.top[0][0]!r}")
+        out += [f"worse than a trivial baseline on {name}" for name in self.below_trivial]
+        return out
+
+    @property
     def verdict(self) -> str:
         if self.regressed:
             return "regressed"
+        if self.collapsed:
+            return "collapsed"
+        if self.below_trivial:
+            return "worse than a trivial baseline"
         return "improved" if any(r.verdict == "improved" for r in self.rows) else "no significant change"
 
 
@@ -181,19 +204,46 @@ def _row(name: str, base: list[float], tuned: list[float], higher_is_better: boo
                      p_value=diff.p_value, verdict=verdict(diff, higher_is_better=higher_is_better))
 
 
-def compare(base: ModelScores, tuned: ModelScores, rows: list[dict[str, Any]], fmt: DatasetFormat) -> Comparison:
-    """Paired comparison of every metric both models have (difference = tuned - base)."""
+def _means(scores: ModelScores, references: list[str] | None) -> dict[str, float]:
+    out = {"loss": sum(scores.losses) / len(scores.losses)} if scores.losses else {}
+    if scores.pair_correct:
+        out["pair accuracy"] = sum(scores.pair_correct) / len(scores.pair_correct)
+    if scores.answers is not None and references is not None:
+        out |= {name: sum(v) / len(v) for name, v in answer_metrics(scores.answers, references).items() if v}
+    return out
+
+
+def compare(base: ModelScores, tuned: ModelScores, rows: list[dict[str, Any]], fmt: DatasetFormat, *,
+            baselines: dict[str, list[str]] | None = None, stages: dict[str, ModelScores] | None = None
+            ) -> Comparison:
+    """Paired comparison of every metric both models have (difference = tuned - base), next to the
+    trivial `baselines` (name -> answers) and, for several stages, each stage's scores (in order)."""
     table = [_row("loss", base.losses, tuned.losses, higher_is_better=False)]
     if base.pair_correct is not None and tuned.pair_correct is not None:
         table.append(_row("pair accuracy", base.pair_correct, tuned.pair_correct, higher_is_better=True))
-    examples: list[dict[str, Any]] = []
+    references: list[str] | None = None
+    result = Comparison(n=len(rows), rows=table, base_perplexity=base.perplexity, tuned_perplexity=tuned.perplexity)
     if base.answers is not None and tuned.answers is not None:
         references = [ref[1] for ref in (reference_of(row, fmt) for row in rows) if ref is not None]
-        for name, fn in (("exact match", exact_match), ("token F1", token_f1), ("ROUGE-L", rouge_l)):
-            table.append(_row(name, [fn(a, r) for a, r in zip(base.answers, references, strict=True)],
-                              [fn(a, r) for a, r in zip(tuned.answers, references, strict=True)],
-                              higher_is_better=True))
-        examples = [{"reference": r, "base": b, "tuned": t}
-                    for r, b, t in zip(references, base.answers, tuned.answers, strict=True)]
-    return Comparison(n=len(rows), rows=table, base_perplexity=base.perplexity,
-                      tuned_perplexity=tuned.perplexity, examples=examples)
+        base_values, tuned_values = answer_metrics(base.answers, references), answer_metrics(tuned.answers, references)
+        for name in base_values:
+            table.append(_row(name, base_values[name], tuned_values[name], higher_is_better=True))
+        result.examples = [{"reference": r, "base": b, "tuned": t}
+                           for r, b, t in zip(references, base.answers, tuned.answers, strict=True)]
+        result.baselines = {name: {metric: sum(v) / len(v) for metric, v in answer_metrics(answers, references).items()}
+                            for name, answers in (baselines or {}).items()}
+        result.distributions = {"reference": distribution(references), "base": distribution(base.answers),
+                                "tuned": distribution(tuned.answers)}
+        result.collapsed = collapsed(result.distributions["tuned"], result.distributions["reference"])
+        tuned_means = {r.name: r.tuned for r in table}
+        for metric in ("exact match", "token F1"):
+            best = max((b[metric] for b in result.baselines.values()), default=None)
+            if best is not None and tuned_means[metric] < best:
+                result.below_trivial.append(metric)
+    if stages and len(stages) > 1:
+        result.stages = {"base": _means(base, references)} | {name: _means(scores, references)
+                                                               for name, scores in stages.items()}
+        primary, sign = ("exact match", 1) if references is not None else ("loss", -1)
+        trained = {name: means for name, means in result.stages.items() if name != "base" and primary in means}
+        result.best_stage = max(trained, key=lambda name: sign * trained[name][primary]) if trained else None
+    return result

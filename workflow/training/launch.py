@@ -24,6 +24,7 @@ from workflow.training.chat_templates import TemplatePlan
 from workflow.training.configs import Device, detect_device, peft_args, resolve_precision, trl_args
 from workflow.training.estimate import estimate_cost, estimate_markdown
 from workflow.training.params import local_model_dir
+from workflow.training.provenance import provenance
 from workflow.training.runs import Run, is_main_process, new_run, newest_unfinished, runs_dir_of
 from workflow.training.spec import TrainingSpec, dump_spec_yaml, load_spec
 from workflow.training.splits import DataPlan, plan_data
@@ -117,6 +118,32 @@ def _template_plan(base_path: str, *, load: bool) -> TemplatePlan | None:
     return None
 
 
+def _check_data_lengths(spec: TrainingSpec, plan: DataPlan, base: str
+                        ) -> tuple[TemplatePlan, dict[str, Any], list[str]]:
+    """The chat template plan, and what TRL will truncate and drop at max_length, from the tokenizer.
+
+    Raises TrainingError when every training example of a stage would be dropped.
+    """
+    from workflow.training.chat_templates import training_template
+    from workflow.training.lengths import check_lengths
+    from workflow.training.trainer import load_tokenizer
+
+    tokenizer = load_tokenizer(base, needs_chat=False)
+    template = training_template(tokenizer)
+    if template.template is not None:
+        tokenizer.chat_template = template.template
+    answers_only: dict[str, bool] = {
+        s.stage: template.assistant_only if s.format in CHAT else s.format != DatasetFormat.TEXT for s in plan.stages}
+    packed = {"sft"} if spec.hyperparameters.packing else set()  # packing chunks sequences: nothing is dropped
+    checked = DataPlan(stages=[s for s in plan.stages if s.stage not in packed], test=plan.test,
+                       test_format=plan.test_format)
+    if not (tokenizer.chat_template or not any(s.format in CHAT for s in checked.stages)):
+        return template, {}, []  # load_tokenizer(needs_chat=True) at train time says what is wrong
+    counts, warnings = check_lengths(tokenizer, checked, max_length=spec.hyperparameters.max_length,
+                                     answers_only=answers_only)
+    return template, counts, warnings
+
+
 def _data_digests(spec: TrainingSpec) -> dict[str, str]:
     d = spec.datasets
     files = {p for p in (d.train_file, d.eval_file, d.test_file, d.preference_file) if p is not None}
@@ -178,6 +205,7 @@ def _resolve(spec: TrainingSpec, *, target: _Target, plan: DataPlan, device: Dev
                  "test": plan.test.source if plan.test else None, "sha256": _data_digests(spec)},
         "stages": stages,
         "warnings": warnings,
+        "provenance": provenance(target.spec_path.resolve().parent),
         "spec": yaml.safe_load(dump_spec_yaml(spec)),
     }
 
@@ -242,7 +270,7 @@ def _start(spec: TrainingSpec, target: _Target, request: TrainRequest, plan: Dat
         require_4bit()
     require_trackers(list(spec.evaluation.report_to))
     base = base_model_path(spec, target.spec_path.resolve().parent)
-    template = _template_plan(base, load=True)  # the tokenizer only: no model is loaded for this
+    template, lengths, length_warnings = _check_data_lengths(spec, plan, base)  # no model is loaded for this
     if request.run_id:  # accelerate launch: every process was given the same id
         run = Run(target.runs_dir / request.run_id)
         run.dir.mkdir(parents=True, exist_ok=True)
@@ -250,6 +278,8 @@ def _start(spec: TrainingSpec, target: _Target, request: TrainRequest, plan: Dat
         run = new_run(target.runs_dir)
     resolved = _resolve(spec, target=target, plan=plan, device=device, request=request, run_dir=run.dir, sha=sha,
                         template=template)
+    resolved["data"]["lengths"] = lengths
+    resolved["warnings"] = [*resolved["warnings"], *length_warnings]
     if is_main_process():
         atomic_write_text(run.resolved_config, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
     return run, resolved
@@ -296,13 +326,14 @@ def _run(spec: TrainingSpec, target: _Target, request: TrainRequest, run: Run, r
     summary = {"run_id": run.id, "run_dir": str(run.dir), "status": outcome.state.status,
                "report": str(run.report), **outcome.state.summary}
     text = (f"run {run.id} {outcome.state.status}: final train loss {summary.get('final_train_loss')}, "
-            f"final eval loss {summary.get('final_eval_loss')}, base vs tuned: {summary.get('verdict') or 'not run'}"
-            f"\nreport: {run.report}")
+            f"eval loss of the saved model {summary.get('saved_eval_loss')}, base vs tuned: "
+            f"{summary.get('verdict') or 'not run'}\nreport: {run.report}")
+    warnings += outcome.warnings
     result = TrainResult(kind="run", text=text, data=summary, warnings=warnings)
-    if request.fail_on_regression and outcome.comparison is not None and outcome.comparison.regressed:
+    if request.fail_on_regression and outcome.comparison is not None and outcome.comparison.failures:
         result.exit_code = 1
-        result.error = (f"the tuned model is worse than the base on {', '.join(outcome.comparison.regressed)} "
-                        f"(--fail-on-regression); see {run.report}")
+        result.error = f"the tuned model is {'; '.join(outcome.comparison.failures)} (--fail-on-regression); " \
+                       f"see {run.report}"
     return result
 
 

@@ -13,18 +13,25 @@ import gc
 import os
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workflow.data.formats import DatasetFormat
 from workflow.errors import CairnError, TrainingError
 from workflow.training.chat_templates import has_generation_markers, training_template
-from workflow.training.comparison import Comparison, compare, score_model
+from workflow.training.comparison import Comparison, ModelScores, compare, score_model
 from workflow.training.configs import Device, build_lora_config, build_trl_config, peft_args
 from workflow.training.deps import require_4bit, require_trackers, require_training_stack
+from workflow.training.libwarnings import caught_library_warnings
 from workflow.training.progress import make_progress_callback
-from workflow.training.report import overfitting_warning, plot_losses, write_report
+from workflow.training.report import (
+    comparison_warnings,
+    overfitting_warning,
+    plot_losses,
+    stage_warnings,
+    write_report,
+)
 from workflow.training.runs import Run, RunState, is_main_process
 from workflow.training.spec import TrainingSpec
 from workflow.training.splits import DataPlan, StageData
@@ -55,10 +62,12 @@ class RunOutcome:
     state: RunState
     comparison: Comparison | None
     report: str
+    warnings: list[str] = field(default_factory=list)  # the report's warnings, also shown by the CLI
 
 
 def quiet_libraries() -> None:
-    """Silence library progress bars, advice and warnings: Cairn's own progress and report say what matters."""
+    """Silence library progress bars, advice and warnings outside a stage; during one they are caught
+    (`libwarnings`) and shown in the report, since some say that examples were dropped."""
     import logging
     import warnings
 
@@ -180,6 +189,20 @@ def _save(trainer: Any, tokenizer: Any, dest: Path) -> None:
     tokenizer.save_pretrained(str(dest))
 
 
+def _kept_examples(trainer: Any, stage: StageData, config: Any) -> int | None:
+    """Training examples TRL kept after tokenizing (None when packing makes rows of several).
+
+    Raises TrainingError when it kept none (instead of the sampler's raw `num_samples=0`).
+    """
+    if getattr(config, "packing", False):
+        return None
+    kept = len(trainer.train_dataset)
+    if kept == 0:
+        raise TrainingError(f"{stage.stage}: TRL dropped all {len(stage.train.rows)} training examples (none has an "
+                            f"answer token within max_length {config.max_length}); raise hyperparameters.max_length")
+    return kept
+
+
 def _train_stage(stage: StageData, *, spec: TrainingSpec, run: Run, resolved: dict[str, Any], options: RunOptions,
                  device: Device, precision: str, tokenizer: Any, base_path: str, previous: Path | None,
                  dest: Path) -> dict[str, Any]:
@@ -193,48 +216,83 @@ def _train_stage(stage: StageData, *, spec: TrainingSpec, run: Run, resolved: di
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=spec.evaluation.early_stopping_patience,
                                                early_stopping_threshold=spec.evaluation.early_stopping_threshold))
     cls = SFTTrainer if stage.stage == "sft" else DPOTrainer
-    trainer = cls(model=model, args=config, train_dataset=_dataset(stage.train.rows, stage.format),
-                  eval_dataset=_dataset(stage.eval.rows, stage.format) if stage.eval else None,
-                  processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
-    trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
-    checkpoint = _last_checkpoint(run.checkpoints(stage.stage)) if options.resume else None
-    if is_main_process():
-        run.metrics.keep_until(stage.stage, int(checkpoint.name.split("-")[-1]) if checkpoint else 0)
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    with caught_library_warnings() as library_warnings:
+        trainer = cls(model=model, args=config, train_dataset=_dataset(stage.train.rows, stage.format),
+                      eval_dataset=_dataset(stage.eval.rows, stage.format) if stage.eval else None,
+                      processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+        kept = _kept_examples(trainer, stage, config)
+        trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
+        checkpoint = _last_checkpoint(run.checkpoints(stage.stage)) if options.resume else None
+        if is_main_process():
+            run.metrics.keep_until(stage.stage, int(checkpoint.name.split("-")[-1]) if checkpoint else 0)
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     _save(trainer, tokenizer, dest)
     state = trainer.state
     losses = [h["loss"] for h in state.log_history if "loss" in h]
     evals = [h["eval_loss"] for h in state.log_history if "eval_loss" in h]
+    restored = Path(state.best_model_checkpoint).name if config.load_best_model_at_end and \
+        state.best_model_checkpoint else None
     summary = {"steps": state.global_step, "max_steps": state.max_steps,
                "stopped_early": state.global_step < state.max_steps,
                "final_train_loss": losses[-1] if losses else None, "final_eval_loss": evals[-1] if evals else None,
-               "best_eval_loss": state.best_metric, "resumed_from": checkpoint.name if checkpoint else None}
+               "best_eval_loss": state.best_metric, "resumed_from": checkpoint.name if checkpoint else None,
+               # load_best_model_at_end puts the best checkpoint back before saving: the saved model is that one.
+               "restored_checkpoint": restored,
+               "saved_eval_loss": state.best_metric if restored else (evals[-1] if evals else None),
+               "train_examples": len(stage.train.rows), "trained_examples": kept,
+               "library_warnings": library_warnings}
     del trainer, model
     gc.collect()
     return summary
 
 
+def _stage_outputs(spec: TrainingSpec, run: Run, plan: DataPlan) -> dict[str, Path]:
+    """Where each stage's model was saved, in training order (the last one is the final model)."""
+    names = [s.stage for s in plan.stages]
+    final = run.adapter if spec.uses_peft else run.full_model
+    earlier = run.sft_adapter if spec.uses_peft else run.dir / "sft-model"
+    return {name: (final if i == len(names) - 1 else earlier) for i, name in enumerate(names)}
+
+
 def _evaluate(spec: TrainingSpec, run: Run, plan: DataPlan, *, base_path: str, tokenizer: Any, device: Device,
               precision: str) -> Comparison:
+    """Base, every stage's model and the trivial baselines on the test split."""
+    from workflow.training.baselines import trivial_answers
+
     rows = plan.test.rows[: spec.evaluation.max_test_examples] if plan.test else []
     target = "cuda" if device.kind == "cuda" else "cpu"
     kwargs = {"max_length": spec.hyperparameters.max_length, "max_new_tokens": spec.evaluation.max_new_tokens}
+    outputs = _stage_outputs(spec, run, plan)
     base = load_model(base_path, spec, device, precision)
     if spec.adapter.kind != "qlora":
         base.to(target)
     base_scores = score_model(base, tokenizer, rows, plan.test_format, **kwargs)
+    stages: dict[str, ModelScores] = {}
     if spec.uses_peft:
         from peft import PeftModel
 
-        tuned = PeftModel.from_pretrained(base, str(run.adapter))
+        model: Any = None
+        for name, folder in outputs.items():
+            if model is None:
+                model = PeftModel.from_pretrained(base, str(folder), adapter_name=name)
+            else:
+                model.load_adapter(str(folder), adapter_name=name)
+                model.set_adapter(name)
+            stages[name] = score_model(model, tokenizer, rows, plan.test_format, **kwargs)
+        del model
     else:
         del base
         gc.collect()
-        tuned = load_model(str(run.full_model), spec, device, precision).to(target)
-    tuned_scores = score_model(tuned, tokenizer, rows, plan.test_format, **kwargs)
-    del tuned
+        for name, folder in outputs.items():
+            model = load_model(str(folder), spec, device, precision).to(target)
+            stages[name] = score_model(model, tokenizer, rows, plan.test_format, **kwargs)
+            del model
+            gc.collect()
     gc.collect()
-    return compare(base_scores, tuned_scores, rows, plan.test_format)
+    first = plan.stages[0] if plan.stages[0].format == plan.test_format else plan.stages[-1]
+    baselines = trivial_answers(first.train.rows, first.format, rows, plan.test_format)
+    return compare(base_scores, list(stages.values())[-1], rows, plan.test_format, baselines=baselines,
+                   stages=stages)
 
 
 def _merge(spec: TrainingSpec, run: Run, *, base_path: str, tokenizer: Any, device: Device, precision: str) -> None:
@@ -326,16 +384,19 @@ def execute(spec: TrainingSpec, *, run: Run, plan: DataPlan, state: RunState, re
     stages: list[str] = [s.stage for s in plan.stages]
     metrics = run.metrics.read()
     warnings += [w for w in (overfitting_warning(metrics, s) for s in stages) if w]
-    if comparison is not None and comparison.regressed:
-        warnings.append(f"REGRESSION: the tuned model is worse than the base on {', '.join(comparison.regressed)}")
+    warnings += stage_warnings(state.summary.get("stages", {}))
+    if comparison is not None:
+        warnings += comparison_warnings(comparison)
     last_stage = state.summary.get("stages", {}).get(stages[-1], {})
     state.summary.update(final_train_loss=last_stage.get("final_train_loss"),
                          final_eval_loss=last_stage.get("final_eval_loss"),
+                         saved_eval_loss=last_stage.get("saved_eval_loss"),
                          verdict=comparison.verdict if comparison else None,
-                         regressed=comparison.regressed if comparison else [])
+                         regressed=comparison.regressed if comparison else [],
+                         failures=comparison.failures if comparison else [])
     plot_losses(run, stages)
     run.finish_state(state, "finished")
     report = write_report(run, spec, state, stages=stages, counts=plan.counts(), comparison=comparison,
                           comparison_note=note, warnings=warnings, seconds=time.monotonic() - started,
                           resolved=resolved)
-    return RunOutcome(run=run, state=state, comparison=comparison, report=report)
+    return RunOutcome(run=run, state=state, comparison=comparison, report=report, warnings=warnings)
