@@ -199,3 +199,46 @@ def test_an_anchor_bomb_in_the_sidecar_is_refused_with_its_line(project: Path) -
     (project / "sidecar.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(SidecarError, match=r"sidecar.yaml line \d+: .*aliases"):
         read_sidecar(project)
+
+
+def test_a_concurrent_new_of_the_same_name_loses_cleanly_and_leaves_one_whole_project(out: Path) -> None:
+    import threading
+
+    from workflow.errors import ProjectError
+
+    results: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def create() -> None:
+        barrier.wait()
+        try:
+            create_project(out, "race", user="u", pack_ref=str(MINI))
+            results.append("created")
+        except ProjectError as exc:
+            results.append(str(exc))
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count("created") == 1, results
+    assert all("already exists" in r or "at the same time" in r for r in results if r != "created"), results
+    assert read_sidecar(out / "race")["project_name"] == "race"
+    assert sorted(p.name for p in out.iterdir()) == ["race"], "no temporary folders are left behind"
+
+
+def test_a_half_created_folder_is_completed_and_a_foreign_folder_explained(out: Path) -> None:
+    from workflow.errors import ProjectError
+
+    half = out / "half"
+    (half / "phase-0-scoping").mkdir(parents=True)
+    (half / DECISION_LOG).write_text("# Decision log: half\n\n", encoding="utf-8")
+    create_project(out, "half", user="u", pack_ref=str(MINI))
+    assert read_sidecar(half)["currentStep"] == "1"
+    foreign = out / "notes"
+    foreign.mkdir()
+    (foreign / "todo.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(ProjectError, match="exists but is not a Cairn project"):
+        create_project(out, "notes", user="u", pack_ref=str(MINI))
+    assert (foreign / "todo.txt").read_text(encoding="utf-8") == "mine"

@@ -19,9 +19,10 @@ from workflow.packs import language_variant, load_pack, resolve_pack_path
 from workflow.store import (
     DECISION_LOG,
     PROJECT_SPEC,
+    check_project_name,
+    create_project_folder,
     new_sidecar,
     now_iso,
-    project_dir,
     project_lock,
     read_sidecar,
     require_project,
@@ -37,10 +38,7 @@ def create_project(output_dir: Path, name: str, *, user: str, pack_ref: str | No
     A pack that ships `language` (default: config.yaml's communication_language) in a
     subfolder is used in that language; the sidecar records the folder chosen.
     Raises ProjectError for a bad or existing name, PackError for a broken pack."""
-    folder = project_dir(output_dir, name)
-    if folder.exists():
-        raise ProjectError(f"project '{name}' already exists in {output_dir}; choose another name "
-                           f"or open it with `cairn chat {name}`")
+    check_project_name(name)
     if pack_ref is not None:
         if language is None:
             from workflow.context import current_settings
@@ -51,19 +49,22 @@ def create_project(output_dir: Path, name: str, *, user: str, pack_ref: str | No
         if variant != root:
             pack_ref = str(variant)
     pack = load_pack(pack_ref)
-    folder.mkdir(parents=True)
-    for phase in pack.phases():
-        project_folder(folder, phases.output_folder(phase))
     pack_path = resolve_pack_path(pack_ref)
     workflow = {"name": pack.name, "version": pack.version, "style": pack.style,
                 "pack": None if pack_ref is None else str(pack_path)}
     sidecar = new_sidecar(name=name, user=user, workflow=workflow, start=pack.start, steps=list(pack.steps),
                           phases=[phases.sidecar_key(p) for p in pack.phases()])
     sidecar["steps"][pack.start] = "in_progress"
-    write_project_file(folder, DECISION_LOG, f"# Decision log: {name}\n\n")
-    write_project_file(folder, PROJECT_SPEC, summary.project_markdown(pack, sidecar, folder))
-    write_sidecar(folder, sidecar)  # last: its presence marks a complete project
-    return folder
+
+    def build(folder: Path) -> None:
+        for phase in pack.phases():
+            project_folder(folder, phases.output_folder(phase))
+        write_project_file(folder, DECISION_LOG, f"# Decision log: {name}\n\n")
+        write_project_file(folder, PROJECT_SPEC, summary.project_markdown(pack, sidecar, folder))
+        write_sidecar(folder, sidecar)
+
+    # Built in a hidden folder and renamed into place: a concurrent `new` or a kill never leaves half a project.
+    return create_project_folder(output_dir, name, build)
 
 
 def pack_for(sidecar: dict[str, Any]) -> Pack:

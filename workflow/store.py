@@ -4,8 +4,11 @@ and the lock that keeps a second session out (DESIGN 4)."""
 from __future__ import annotations
 
 import copy
+import errno
 import os
 import re
+import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +20,7 @@ import yaml
 from workflow.errors import LockedError, ProjectError, SidecarError, UnreadableFileError, UnsafePathError
 from workflow.fileio import (
     append_project_file,
+    disk_errors,
     open_project_file,
     project_folder,
     read_text_checked,
@@ -63,6 +67,67 @@ def require_project(output_dir: Path, name: str) -> Path:
     if not (folder / SIDECAR).is_file():
         raise ProjectError(f"no project '{name}' in {output_dir}: create it with `cairn new {name}`")
     return folder
+
+
+def create_project_folder(output_dir: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """Create output/NAME atomically: `build(folder)` fills a hidden temporary folder beside it,
+    which is then renamed into place, so a concurrent `cairn new NAME` or a kill never leaves a
+    half-made project. An empty folder, or the leftovers of a project created half by an older
+    Cairn (no sidecar, no decisions), is replaced. Raises ProjectError (it exists; a folder that is
+    not a project) and DiskError."""
+    folder = project_dir(output_dir, name)
+    _refuse_existing(folder, name, output_dir)
+    with disk_errors(output_dir):
+        output_dir.mkdir(parents=True, exist_ok=True)
+        tmp = output_dir / f".{name}.{secrets.token_hex(4)}.new"
+        tmp.mkdir()
+    try:
+        with disk_errors(folder):
+            build(tmp)
+            if folder.is_dir() and not folder.is_symlink() and _half_created(folder):
+                shutil.rmtree(folder)
+            try:
+                os.rename(tmp, folder)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                    raise ProjectError(f"project '{name}' was created by another `cairn new` at the same time; "
+                                       f"open it with `cairn chat {name}` or choose another name") from None
+                raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def _refuse_existing(folder: Path, name: str, output_dir: Path) -> None:
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if (folder / SIDECAR).exists():
+        raise ProjectError(f"project '{name}' already exists in {output_dir}; choose another name "
+                           f"or open it with `cairn chat {name}`")
+    if folder.is_dir() and not folder.is_symlink() and _half_created(folder):
+        return
+    raise ProjectError(f"{folder} exists but is not a Cairn project (no {SIDECAR}); move it away or "
+                       "choose another name")
+
+
+def _half_created(folder: Path) -> bool:
+    """True for an empty folder or what an interrupted `cairn new` of an older Cairn left: the
+    empty log, the project spec and empty phase folders, and no sidecar."""
+    if (folder / SIDECAR).exists() or (folder / SIDECAR).is_symlink():
+        return False
+    for entry in folder.iterdir():
+        if entry.is_symlink():
+            return False
+        if entry.is_dir():
+            if not entry.name.startswith("phase-") or any(entry.iterdir()):
+                return False
+        elif entry.name == DECISION_LOG:
+            if "<!-- cairn:decision" in entry.read_text(encoding="utf-8", errors="replace"):
+                return False
+        elif entry.name != PROJECT_SPEC:
+            return False
+    return True
 
 
 def new_sidecar(*, name: str, user: str, workflow: dict[str, Any], start: str,
@@ -303,7 +368,7 @@ def list_projects(output_dir: Path) -> list[dict[str, Any]]:
     if not output_dir.is_dir():
         return rows
     for child in sorted(output_dir.iterdir()):
-        if not (child / SIDECAR).is_file():
+        if child.name.startswith(".") or not (child / SIDECAR).is_file():  # `.NAME.XXXX.new`: being created
             continue
         try:
             data = read_sidecar(child)
