@@ -81,6 +81,12 @@ def test_sft_then_dpo_uses_the_sft_policy_as_the_dpo_reference(tmp_path: Path, t
     assert resolved["stages"]["dpo"]["reference_model"].startswith("frozen copy of the SFT adapter")
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "- sft: 6 of 6 steps" in report and "- dpo: 6 of 6 steps" in report
+    # Every stage is tested, next to the trivial baselines, and the better one named.
+    header = next(line for line in report.splitlines() if line.startswith("| metric | most frequent train answer"))
+    assert header.endswith("| copy of the prompt | base | sft | dpo |")
+    assert "Best stage: **" in report
+    for name in ("torch", "transformers", "trl", "peft"):
+        assert f"{name} " in next(line for line in report.splitlines() if line.startswith("- Libraries:"))
 
 
 def test_early_stopping_ends_the_run_when_eval_loss_stops_improving(tmp_path: Path, tiny_model: Path) -> None:
@@ -95,6 +101,11 @@ def test_early_stopping_ends_the_run_when_eval_loss_stops_improving(tmp_path: Pa
     assert "(stopped early)" in (run_dir / "report.md").read_text(encoding="utf-8")
     evals = [r["eval_loss"] for r in _metrics(run_dir, "sft") if "eval_loss" in r]
     assert len(evals) == 3 and sft["best_eval_loss"] == pytest.approx(min(evals))
+    # The best checkpoint is put back before saving; the report quotes its loss, not the last one.
+    assert sft["restored_checkpoint"] == f"checkpoint-{2 * (evals.index(min(evals)) + 1)}"
+    assert sft["saved_eval_loss"] == pytest.approx(min(evals))
+    assert f"restored {sft['restored_checkpoint']} (the best eval loss)" in (run_dir / "report.md").read_text(
+        encoding="utf-8")
 
 
 def test_merge_saves_a_model_equal_to_base_plus_adapter(tmp_path: Path, tiny_model: Path) -> None:
