@@ -16,7 +16,7 @@ from workflow.fileio import atomic_write_text
 from workflow.yamlerrors import yaml_problem
 
 NO_ANSWER = object()
-_STEP_KEYS = {"menu", "notes", "skip", "stories"}
+_STEP_KEYS = {"menu", "notes", "skip", "stories", "acknowledge"}
 
 
 class AnswerPlan:
@@ -113,8 +113,16 @@ class AnswerPlan:
         return NO_ANSWER
 
     def menu(self, prompt: Mapping[str, Any]) -> Any:
-        """The next menu input (a note, a key), or NO_ANSWER."""
+        """The next menu input (a note, a key, the reason for a `confirm` check), or NO_ANSWER."""
         step = self._step(prompt)
+        confirm = prompt.get("confirm")
+        if confirm:
+            # per step, or a top-level `acknowledge:` mapping for checks of any step
+            for source in (step.get("acknowledge"), (self.steps.get("acknowledge") or [{}])[0]):
+                reason = source.get(confirm["id"]) if isinstance(source, dict) else None
+                if isinstance(reason, str) and reason.strip():
+                    return reason.strip()
+            return NO_ANSWER
         keys = {item["action"]: item["key"] for item in prompt["menu"]}
         queue: list[str] = [n for n in step.get("notes") or [] if n not in (prompt.get("notes") or [])]
         if step.get("skip") and "skip" in keys:

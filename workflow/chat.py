@@ -14,8 +14,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from workflow.answers import NO_ANSWER, AnswerPlan
-from workflow.errors import NeedsAnswer
+from workflow.errors import AnswersRefused, NeedsAnswer
 from workflow.i18n import t, use_language
+from workflow.review_view import render_confirm, render_pushback, render_review
 from workflow.session import Session
 
 
@@ -75,7 +76,7 @@ def run_chat(session: Session, console: Console, reader: LineReader, plan: Answe
     plan.resume(run_file)
     try:
         code = _converse(session, console, reader, plan, run_file)
-    except NeedsAnswer:
+    except (NeedsAnswer, AnswersRefused):
         run_file.unlink(missing_ok=True)
         raise
     run_file.unlink(missing_ok=True)  # the run ended: the next one starts its lists afresh
@@ -85,9 +86,10 @@ def run_chat(session: Session, console: Console, reader: LineReader, plan: Answe
 def _converse(session: Session, console: Console, reader: LineReader, plan: AnswerPlan,
               run_file: Path | None) -> int:
     interactive = not plan.yes
+    compact = plan.yes  # an unattended run lists the drafts; their text is in the files afterwards
     prompt = session.current()
     while True:
-        render_messages(console, prompt.get("messages") or [])
+        render_messages(console, prompt.get("messages") or [], compact=compact)
         if prompt["kind"] == "done":
             console.print(t("workflow_complete", folder=session.folder))
             return 0
@@ -98,13 +100,21 @@ def _converse(session: Session, console: Console, reader: LineReader, plan: Answ
         else:
             render_menu(console, prompt)
             reply = plan.menu(prompt)
-            label = t("choose_prompt")
+            label = t("confirm_prompt") if prompt.get("confirm") else t("choose_prompt")
+        from_plan = reply is not NO_ANSWER
         if reply is NO_ANSWER:
             if not interactive:
+                step = prompt["step"]
+                if prompt.get("confirm"):
+                    raise AnswersRefused(t("continue_refused", id=step["id"], title=step["title"],
+                                           items=_bullets(prompt.get("missing") or [])))
                 what = t("no_answer_field", field=prompt["field"]) if prompt["kind"] == "question" \
                     else t("no_answer_menu")
-                raise NeedsAnswer(t("no_answer", id=prompt["step"]["id"], title=prompt["step"]["title"], what=what))
-            line = reader.read(label)
+                raise NeedsAnswer(t("no_answer", id=step["id"], title=step["title"], what=what))
+            if prompt["kind"] == "question" and prompt.get("type") in ("list", "multi"):
+                line = _read_lines(reader, label)
+            else:
+                line = reader.read(label)
             if line is None:
                 console.print(t("input_ended", name=session.name))
                 return 0
@@ -112,10 +122,53 @@ def _converse(session: Session, console: Console, reader: LineReader, plan: Answ
         elif plan.active:
             shown = reply.get("value", reply.get("command")) if isinstance(reply, dict) else reply
             console.print(f"{label}{shown if shown != '' else '(default)'}", markup=False, highlight=False)
+        answered = prompt
         prompt = session.send(reply)
+        if from_plan:
+            _refuse_repeats(answered, prompt, reply, stop_on_refusal=plan.yes)
         if run_file is not None:
             # After the send: a run killed in between replays that reply rather than skipping it.
             plan.save(run_file)
+
+
+def _refuse_repeats(answered: dict[str, Any], prompt: dict[str, Any], reply: Any, *, stop_on_refusal: bool) -> None:
+    """An answers file gives the same reply every time it is asked: when the step refused it,
+    stop now (naming the step, the field or the refusal) instead of asking again forever."""
+    step = answered["step"]
+    if answered["kind"] == "question":
+        same = prompt.get("kind") == "question" and prompt.get("field") == answered["field"] \
+            and prompt["step"]["id"] == step["id"]
+        if same and prompt.get("error"):
+            raise AnswersRefused(t("answer_rejected", id=step["id"], title=step["title"],
+                                   field=answered["field"], error=prompt["error"]))
+        return
+    messages = prompt.get("messages") or []
+    refusal = next((m for m in messages if m.get("kind") == "refusal"), None)
+    if refusal is not None and stop_on_refusal:
+        raise AnswersRefused(t("continue_refused", id=step["id"], title=step["title"],
+                               items=_bullets(refusal.get("missing") or [])))
+    error = next((m for m in messages if m.get("kind") == "error"), None)
+    if error is not None and prompt.get("kind") == "menu":
+        key = reply.get("value") if isinstance(reply, dict) else reply
+        raise AnswersRefused(t("menu_rejected", id=step["id"], title=step["title"], pressed=key, error=error["text"]))
+
+
+def _bullets(items: list[str]) -> str:
+    return "\n".join(f"  - {item}" for item in items)
+
+
+def _read_lines(reader: LineReader, label: str) -> str | None:
+    """A list answer: one item per line until an empty line (an empty first line keeps the
+    default); a first line in YAML list form (`[a, b]`) or a command is the whole answer."""
+    first = reader.read(label)
+    if first is None or not first.strip() or first.strip().startswith(("[", "/")):
+        return first
+    lines = [first]
+    while True:
+        more = reader.read("… ")
+        if more is None or not more.strip():
+            return "\n".join(lines)
+        lines.append(more)
 
 
 def _command(line: str, prompt: dict[str, Any]) -> Any:
@@ -124,17 +177,17 @@ def _command(line: str, prompt: dict[str, Any]) -> Any:
     return line
 
 
-def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
+def render_messages(console: Console, messages: list[dict[str, Any]], *, compact: bool = False) -> None:
     for message in messages:
         kind = message.get("kind")
         if kind == "header":
             step = message["step"]
             title = t("step_title", id=step["id"], title=step["title"])
             who = f"{step.get('icon') or ''} {step['persona']} — {step['role']}".strip()
-            body = f"[bold]{who}[/]\n{message.get('description') or ''}"
+            body = f"[bold]{escape(who)}[/]\n{escape(message.get('description') or '')}"
             if message.get("style"):
-                body += f"\n[dim]{message['style']}[/]"
-            console.print(Panel(body, title=title, title_align="left", border_style="cyan"))
+                body += f"\n[dim]{escape(message['style'])}[/]"
+            console.print(Panel(body, title=escape(title), title_align="left", border_style="cyan"))
         elif kind == "guidance":
             if message.get("heading"):
                 console.print(f"[bold cyan]{message['heading']}[/]")
@@ -147,10 +200,16 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
             console.print(f"[bold]{t('knowledge_heading')}[/]")
             for result in message["results"]:
                 source = (result.get("source") or {}).get("title", "")
-                console.print(f"  • [{result.get('type')}] {result.get('title')} [dim]({result['id']}; {source})[/]",
-                              highlight=False)
+                console.print(f"  • {escape('[' + str(result.get('type')) + ']')} {escape(str(result.get('title')))} "
+                              f"[dim]({escape(str(result['id']))}; {escape(str(source))})[/]", highlight=False)
         elif kind == "drafts":
             _render_drafts(console, message)
+        elif kind == "review":
+            render_review(console, message, compact=compact)
+        elif kind == "pushback":
+            render_pushback(console, message)
+        elif kind == "revision":
+            console.print(Panel(escape(message["text"]), border_style="yellow"))
         elif kind == "progress":
             _render_progress(console, message["rows"])
         elif kind == "refusal":
@@ -162,7 +221,7 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
         elif kind == "error":
             console.print(f"[red]{escape(message['text'])}[/]", highlight=False)
         elif kind == "done_step":
-            console.print(f"[green]✔ {message['text']}[/]", highlight=False)
+            console.print(f"[green]✔ {escape(message['text'])}[/]", highlight=False)
         else:
             console.print(str(message.get("text", "")), markup=False, highlight=False)
 
@@ -170,26 +229,31 @@ def render_messages(console: Console, messages: list[dict[str, Any]]) -> None:
 def render_question(console: Console, prompt: dict[str, Any]) -> None:
     if prompt.get("error"):
         console.print(f"[red]{escape(prompt['error'])}[/]", highlight=False)
-    line = f"[bold]{prompt['ask']}[/]"
+    line = f"[bold]{escape(prompt['ask'])}[/]"
     if prompt.get("choices"):
-        line += " " + " / ".join(f"{i}) {c}" for i, c in enumerate(prompt["choices"], 1))
+        line += " " + " / ".join(f"{i}) {escape(c)}" for i, c in enumerate(prompt["choices"], 1))
     default = prompt.get("default")
     if default not in (None, "", []):
         shown = ", ".join(map(str, default)) if isinstance(default, list) else default
-        line += f" [dim]\\[{t('default', value=shown)}][/]"
+        line += f" [dim]\\[{escape(t('default', value=shown))}][/]"
     elif not prompt.get("required"):
         line += f" [dim]{t('optional')}[/]"
+    if prompt.get("type") in ("list", "multi"):
+        line += f" [dim]{t('list_hint')}[/]"
     console.print(line, highlight=False)
     if prompt.get("help"):
-        console.print(f"[dim]{prompt['help']}[/]", highlight=False)
+        console.print(f"[dim]{escape(prompt['help'])}[/]", highlight=False)
 
 
 def render_menu(console: Console, prompt: dict[str, Any]) -> None:
-    bar = "  ".join(f"[bold]\\[{item['key']}][/] {item['label']}" for item in prompt["menu"])
+    if prompt.get("confirm"):
+        render_confirm(console, prompt["confirm"])
+        return
+    bar = "  ".join(f"[bold]\\[{escape(item['key'])}][/] {escape(item['label'])}" for item in prompt["menu"])
     console.rule(style="dim")
     console.print(bar, highlight=False)
     if prompt.get("missing"):
-        console.print(f"[dim]{t('before_continue', items='; '.join(prompt['missing']))}[/]", highlight=False)
+        console.print(f"[dim]{escape(t('before_continue', items='; '.join(prompt['missing'])))}[/]", highlight=False)
 
 
 def _render_drafts(console: Console, message: dict[str, Any]) -> None:

@@ -95,11 +95,13 @@ def status_data(name: str) -> dict[str, Any]:
     folder = require_project(current_settings().output_dir, name)
     sidecar = read_sidecar(folder)
     pack = pack_for(sidecar)
+    from workflow.review import project_status
+
     rows = [{"id": r["id"], "title": r["title"], "status": r["status"]} for r in progress_rows(pack, sidecar)]
     return {"project": name, "workflow_status": sidecar.get("workflow_status"),
             "currentStep": sidecar.get("currentStep"), "steps": rows,
             "architecture": sidecar.get("architecture"), "last_run": _last_run(folder),
-            "usage": sidecar.get("usage") or {}}
+            "usage": sidecar.get("usage") or {}, **project_status(pack, sidecar, folder)}
 
 
 def _last_run(folder: Path) -> Any:
@@ -119,6 +121,7 @@ def status(
     if as_json:
         _print_json(data)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console = _console()
@@ -131,6 +134,12 @@ def status(
     for step_id, usage in (data["usage"] or {}).items():
         console.print(f"tokens at step {step_id}: prompt {usage.get('prompt_tokens', 0)}, "
                       f"completion {usage.get('completion_tokens', 0)}")
+    spec = data["training_spec"]
+    if spec["approved"]:
+        state = "unchanged since" if spec["unchanged"] else "[red]edited after[/]"
+        console.print(f"training spec: approved by {spec['by']} at {spec['at']} ({state} approval)")
+    for line in data["stale"]:
+        console.print(f"[yellow]stale:[/] {escape(line)}", highlight=False)
     if data["last_run"]:
         run = data["last_run"]
         console.print(f"last training run: {json.dumps(run, default=str)}")

@@ -6,25 +6,24 @@ from __future__ import annotations
 import copy
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workflow import phases, summary
-from workflow.drafts import variables
+from workflow.drafts import flat_answers, variables
 from workflow.expressions import evaluate, render_template
 from workflow.fileio import write_project_file
 from workflow.llm.usage import added
 from workflow.pack_model import Pack, Step
+from workflow.review import drafted_from, stale_steps
 from workflow.store import PROJECT_SPEC, append_decision, now_iso, today, write_sidecar
 
-if TYPE_CHECKING:
-    from workflow.engine import Engine
 
-
-def commit_step(*, engine: Engine, step: Step, state: dict[str, Any]) -> str | None:
+def commit_step(*, pack: Pack, folder: Path, sidecar: dict[str, Any], step: Step,
+                state: dict[str, Any]) -> str | None:
     """Write what the step visit produced and move the project on. Returns the next step id
-    (None when the workflow is complete). A visit already committed is not written twice."""
-    folder = engine.project_dir
-    old = engine.sidecar()
+    (None when the workflow is complete). A visit already committed is not written twice.
+    `sidecar` is the project's current sidecar (not modified; the new one is written)."""
+    old = sidecar
     visit = int(state.get("visit") or 1)
     if int((old.get("visits") or {}).get(step.id, 0)) >= visit:
         return old.get("currentStep")
@@ -33,14 +32,21 @@ def commit_step(*, engine: Engine, step: Step, state: dict[str, Any]) -> str | N
     skipped = outcome["kind"] in ("skip", "user_skip")
     draft = state.get("draft") or {}
     if skipped:
-        _write_skip_record(engine.pack, step, sidecar, outcome, folder)
+        _write_skip_record(pack, step, sidecar, outcome, folder)
     else:
         for rel, content in sorted((draft.get("documents") or {}).items()):
             write_project_file(folder, rel, content)  # never through a link planted in the project
-        label = _step_label(engine.pack, step)
+        label = _step_label(pack, step)
+        earlier = {d.get("id"): d for d in old.get("decisions") or []}
         for decision in draft.get("decisions") or []:
+            before = earlier.get(decision["id"])
+            if before and (before.get("choice"), before.get("rationale")) == (decision["choice"],
+                                                                             decision["rationale"]):
+                continue  # a revisit that changed nothing records no new log entry
             append_decision(folder, decision, step_label=label, visit=visit)
         _record(sidecar, step, state, draft)
+        sidecar.setdefault("drafted_from", {})[step.id] = drafted_from(
+            pack, step, flat_answers(sidecar, exclude_step=step.id))
     sidecar["steps"][step.id] = "skipped" if skipped else "complete"
     if step.id not in sidecar["stepsCompleted"]:
         sidecar["stepsCompleted"].append(step.id)
@@ -53,13 +59,20 @@ def commit_step(*, engine: Engine, step: Step, state: dict[str, Any]) -> str | N
         for k in state.get("knowledge") or [])
     if not skipped and any(o.schema_name == "TrainingSpec" for o in step.meta.outputs):
         _approve_training(sidecar, step, folder)
-    next_step = _next_step(engine.pack, step, sidecar, outcome)
+    requests = sidecar.setdefault("revision_requests", {})
+    requests.pop(step.id, None)
+    if outcome["kind"] == "revise" and step.meta.revise and step.meta.revise.reason_field:
+        requests[str(outcome.get("target"))] = {
+            "from": step.id, "reason": str((state.get("answers") or {}).get(step.meta.revise.reason_field) or "")}
+    if outcome["kind"] != "revise":
+        _queue_stale(pack, step, sidecar)
+    next_step = _next_step(pack, step, sidecar, outcome)
     sidecar["currentStep"] = next_step
     sidecar["workflow_status"] = "in_progress" if next_step else "complete"
     if next_step:
         sidecar["steps"][next_step] = "in_progress"
-    _update_phases(engine.pack, sidecar)
-    write_project_file(folder, PROJECT_SPEC, summary.project_markdown(engine.pack, sidecar, folder))
+    _update_phases(pack, sidecar)
+    write_project_file(folder, PROJECT_SPEC, summary.project_markdown(pack, sidecar, folder))
     write_sidecar(folder, sidecar)
     return next_step
 
@@ -78,6 +91,22 @@ def _record(sidecar: dict[str, Any], step: Step, state: dict[str, Any], draft: d
     sidecar["decisions"] = [d for d in sidecar["decisions"] if d.get("id") not in replaced] + decisions
     if step.meta.stories:
         sidecar["stories"][step.meta.stories.key] = list(draft.get("stories") or [])
+    acknowledged = sidecar.setdefault("acknowledged", {})
+    acknowledged.pop(step.id, None)
+    if state.get("acknowledged"):
+        acknowledged[step.id] = dict(state["acknowledged"])
+
+
+def _queue_stale(pack: Pack, step: Step, sidecar: dict[str, Any]) -> None:
+    """Steps whose documents were drafted from answers this visit changed are visited again (with
+    their answers prefilled and their review shown) before the session goes back where it was."""
+    returns = sidecar.setdefault("return_to", [])
+    if not returns:
+        return  # a first walk reaches every later step anyway
+    order = list(pack.steps)
+    stale = [s for s in stale_steps(pack, sidecar) if s != step.id and s not in returns]
+    for step_id in sorted(stale, key=order.index, reverse=True):
+        returns.append(step_id)
 
 
 def _write_skip_record(pack: Pack, step: Step, sidecar: dict[str, Any], outcome: dict[str, Any],

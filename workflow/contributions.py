@@ -7,16 +7,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from workflow.drafts import knowledge_ref
 from workflow.expressions import ExpressionError, evaluate
 from workflow.forms import FieldValueError, active, answer_value
-from workflow.pack_model import Step
+from workflow.pack_model import Pack, Step
 from workflow.store import today
 
-if TYPE_CHECKING:
-    from workflow.engine import Engine
+
+class Engine(Protocol):
+    """What a contribution reads of the session (the engine provides it; this module stays below it)."""
+
+    pack: Pack
+
+    def sidecar(self) -> dict[str, Any]: ...
+
+    def env(self, step_id: str, answers: dict[str, Any]) -> dict[str, Any]: ...
+
+    def with_defaults(self, step: Step, answers: dict[str, Any]) -> dict[str, Any]: ...
 
 State = dict[str, Any]
 # (what the tool returns, the update to the visit's state)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workflow.checks import markdown as check_markdown
 from workflow.config import Config
 from workflow.errors import CairnError
 from workflow.expressions import ExpressionError, evaluate, render_string, render_template
@@ -56,7 +57,8 @@ class Draft:
 def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: Mapping[str, Any],
                knowledge: list[dict[str, Any]], notes: list[str], project_dir: Path,
                config: Config, visit: int = 1, recorded: list[dict[str, Any]] | None = None,
-               added_stories: list[dict[str, Any]] | None = None) -> Draft:
+               added_stories: list[dict[str, Any]] | None = None,
+               checks: list[dict[str, Any]] | None = None) -> Draft:
     """Render the step's decisions, stories and documents from its answers.
     Problems are collected in `Draft.errors` (the gate shows them), never raised.
     `visit` numbers the visits of this step (a decision id such as `ITER-{{ visit }}` uses it).
@@ -86,6 +88,8 @@ def draft_step(*, pack: Pack, step: Step, sidecar: Mapping[str, Any], answers: M
         dataset_summary="",
         dataset_check="",
         visit=visit,
+        checks=list(checks or []),  # verdicts (workflow.checks); templates print `checks_markdown`
+        checks_markdown=check_markdown(checks or []),
     )
     draft.errors.extend(_extras(step, answers, env, context, config))
     ref = knowledge_ref(knowledge)

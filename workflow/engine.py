@@ -8,16 +8,26 @@ from pathlib import Path
 from typing import Any
 
 from workflow import completion, contributions, summary
+from workflow.checks import is_confirm_item, run_checks, unacknowledged
 from workflow.config import Config
 from workflow.contributions import CommandRefused, base_answers, brief
 from workflow.drafts import Draft, draft_step, variables
 from workflow.expressions import ExpressionError, evaluate
+from workflow.facts import facts
 from workflow.forms import FieldValueError, active, answer_value, coerce, empty_value
 from workflow.gating import missing_items
 from workflow.i18n import t
 from workflow.knowledge.protocol import KnowledgeClient, KnowledgeUnavailable
 from workflow.pack_model import MenuItem, Pack, Step
-from workflow.store import read_sidecar
+from workflow.review import (
+    acknowledgement_decisions,
+    draft_digest,
+    pushback_hits,
+    review_message,
+    stale_lines,
+    stale_steps,
+)
+from workflow.store import read_sidecar, today
 
 # Replies a tool front end (the MCP server) may send at any question or menu, besides plain answers.
 COMMANDS = frozenset({*contributions.KINDS, "choose"})
@@ -34,6 +44,7 @@ class Engine:
         self._sidecar: dict[str, Any] | None = None
         self._sidecar_stamp: tuple[int, int] | None = None
         self.language = config.communication_language
+        self._backing: dict[str, dict[str, Any] | None] = {}  # knowledge entry behind each check query
 
     # ---- reading -------------------------------------------------------------------------------
     def sidecar(self) -> dict[str, Any]:
@@ -75,6 +86,13 @@ class Engine:
                             "summary": summary.document_summary(path) if path.is_file() else ""})
         if context:
             messages.append({"kind": "context", "documents": context})
+        request = (self.sidecar().get("revision_requests") or {}).get(step_id)
+        if request:
+            messages.append({"kind": "revision", "text": t("revision_reason", self.language,
+                                                           origin=request.get("from"), reason=request.get("reason"))})
+        changed = stale_steps(self.pack, self.sidecar()).get(step_id)
+        if changed:
+            messages.append({"kind": "warning", "text": t("stale_step", self.language, fields=", ".join(changed))})
         linked = {spec.section for spec in step.meta.form.values() if spec.section}
         for section in step.sections:
             if section.heading not in linked and section.text:
@@ -115,6 +133,21 @@ class Engine:
         step = self.pack.step(state["step"])
         answers = state.get("answers") or {}
         env = self.env(step.id, answers)
+        pushback = state.get("pushback")
+        if pushback and pushback.get("field") in step.meta.form:
+            # An answer just tripped a check: say so, and offer to change it (Enter keeps it).
+            name = pushback["field"]
+            spec = step.meta.form[name]
+            persona = self.pack.personas.get(step.meta.agent)
+            message = {"kind": "pushback", "persona": persona.name if persona else step.meta.agent,
+                       "field": name, "value": answers.get(name), "checks": pushback.get("checks") or []}
+            return {
+                "kind": "question", "step": self.step_info(step), "field": name, "type": spec.type,
+                "ask": t("pushback_ask", self.language, field=name), "help": None, "choices": spec.choices,
+                "default": answers.get(name), "required": spec.required, "error": None, "pushback": True,
+                "messages": list(state.get("outbox") or []) + [message], "skippable": False,
+                "visit": state.get("visit", 1), "result": state.get("result"),
+            }
         for name, spec in step.meta.form.items():
             if name in answers or not active(spec, env):
                 continue
@@ -151,7 +184,80 @@ class Engine:
             return "ask", {"field_error": str(exc), "outbox": []}
         answers = dict(state.get("answers") or {})
         answers[name] = value
-        return "ask", {"answers": answers, "field_error": None, "outbox": []}
+        update: dict[str, Any] = {"answers": answers, "field_error": None, "outbox": [], "pushback": None}
+        pushed = list(state.get("pushed") or [])
+        typed = reply is not None and not (isinstance(reply, str) and not reply.strip())
+        hits = pushback_hits(step, name, answers, run_checks(step, self.check_env(step, answers)), pushed,
+                             notes=typed)
+        if hits:
+            update["pushback"] = {"field": name, "checks": [self._backed(h) for h in hits]}
+            update["pushed"] = pushed + [h["id"] for h in hits]
+        return "ask", update
+
+    # ---- checks (DESIGN 3.3) --------------------------------------------------------------------
+    def check_env(self, step: Step, answers: dict[str, Any]) -> dict[str, Any]:
+        """What a step's checks see: the project's answers (this step's with defaults filled in)
+        and the facts measured from its files (workflow.facts)."""
+        env = self.env(step.id, self.with_defaults(step, answers))
+        env.update(facts(env))
+        return env
+
+    def verdicts(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+        """The current step's check verdicts, plus every completed step's when the step reviews
+        the whole project (`project_checks`) and its condition holds."""
+        step = self.pack.step(state["step"])
+        answers = state.get("answers") or {}
+        out = run_checks(step, self.check_env(step, answers))
+        if step.meta.project_checks:
+            try:
+                wanted = evaluate(step.meta.project_checks, self.env(step.id, self.with_defaults(step, answers)))
+            except ExpressionError:
+                wanted = False
+            if wanted:
+                out += self.project_verdicts(exclude=step.id)
+        return out
+
+    def project_verdicts(self, exclude: str | None = None) -> list[dict[str, Any]]:
+        """Every completed step's checks against the recorded answers, and one blocking verdict
+        while documents drafted from since-changed answers remain."""
+        sidecar = self.sidecar()
+        out: list[dict[str, Any]] = []
+        for step_id, other in self.pack.steps.items():
+            if step_id == exclude or (sidecar.get("steps") or {}).get(step_id) != "complete":
+                continue
+            env = variables(sidecar, step_id, (sidecar.get("answers") or {}).get(step_id) or {})
+            env.update(facts(env))
+            out += run_checks(other, env)
+        stale = stale_lines(self.pack, sidecar)
+        if stale:
+            out.append({"id": "STALE-DOCUMENTS", "step": exclude or "", "severity": "block", "tripped": True,
+                        "message": t("stale_documents", self.language, items="; ".join(stale)),
+                        "fix": t("stale_fix", self.language), "knowledge": None, "error": None})
+        return out
+
+    def acknowledged(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Reasons given for going on despite `confirm` checks: earlier steps' and this visit's."""
+        out: dict[str, Any] = {}
+        for step_id, acks in (self.sidecar().get("acknowledged") or {}).items():
+            if step_id != state.get("step") and isinstance(acks, dict):
+                out.update(acks)
+        out.update(state.get("acknowledged") or {})
+        return out
+
+    def _backed(self, verdict: dict[str, Any]) -> dict[str, Any]:
+        """A verdict with the knowledge entry its check names (the best hit of its query)."""
+        query = verdict.get("knowledge")
+        if not query:
+            return verdict
+        if query not in self._backing:
+            try:
+                response = self.knowledge.call("search_knowledge", {"query": query, "limit": 1})
+                results = response.get("results") or []
+                self._backing[query] = brief(results[0]) if results else None
+            except KnowledgeUnavailable:
+                return verdict
+        entry = self._backing[query]
+        return {**verdict, "entry": entry} if entry else verdict
 
     # ---- draft and menu ------------------------------------------------------------------------
     def draft(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -160,14 +266,22 @@ class Engine:
         result = draft_step(pack=self.pack, step=step, sidecar=self.sidecar(), answers=answers,
                             knowledge=state.get("knowledge") or [], notes=state.get("notes") or [],
                             project_dir=self.project_dir, config=self.config, visit=int(state.get("visit") or 1),
-                            recorded=state.get("recorded"), added_stories=state.get("added_stories"))
+                            recorded=state.get("recorded"), added_stories=state.get("added_stories"),
+                            checks=self.verdicts({**state, "answers": answers}))
         self._merge_saved(step, answers, state, result)
         drafted = {"documents": result.documents, "decisions": result.decisions, "stories": result.stories,
                    "errors": result.errors}
-        message = {"kind": "drafts", "documents": sorted(result.documents),
-                   "decisions": [f"{d['id']}: {d['choice']}" for d in result.decisions],
-                   "stories": [f"{s['id']}: {s['title']}" for s in result.stories], "errors": result.errors}
-        return {"draft": drafted, "outbox": list(state.get("outbox") or []) + [message]}
+        stamp = draft_digest(drafted)
+        message = self.review({**state, "draft": drafted}, full=stamp != state.get("reviewed"))
+        return {"draft": drafted, "reviewed": stamp, "outbox": list(state.get("outbox") or []) + [message]}
+
+    def review(self, state: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
+        """What Continue would commit: the drafted documents (their text when `full`), decisions,
+        stories and the verdicts of the checks that tripped."""
+        step = self.pack.step(state["step"])
+        verdicts = [self._backed(v) if v.get("tripped") and full else v for v in self.verdicts(state)]
+        return review_message(self.step_info(step), state.get("draft") or {}, verdicts,
+                              self.acknowledged(state), full=full)
 
     def with_defaults(self, step: Step, answers: dict[str, Any]) -> dict[str, Any]:
         """Answers plus the defaults of active fields that were never asked (MCP clients may
@@ -184,39 +298,55 @@ class Engine:
         answers = self.with_defaults(step, state.get("answers") or {})
         draft = state.get("draft") or {}
         return missing_items(step, self.env(step.id, answers), answers, draft.get("documents") or {},
-                             draft.get("decisions") or [], draft.get("stories") or [], draft.get("errors") or [])
+                             draft.get("decisions") or [], draft.get("stories") or [], draft.get("errors") or [],
+                             checks=self.verdicts(state), acknowledged=self.acknowledged(state))
 
     def menu_prompt(self, state: dict[str, Any]) -> dict[str, Any]:
         step = self.pack.step(state["step"])
-        env = self.env(step.id, state.get("answers") or {})
-        items = [{"key": m.key, "label": m.label, "action": m.action} for m in step.meta.menu
-                 if m.action != "skip" or self._skippable(step, env)]
-        return {"kind": "menu", "step": self.step_info(step), "menu": items,
-                "messages": list(state.get("outbox") or []), "missing": self.missing(state),
-                "visit": state.get("visit", 1), "notes": list(state.get("notes") or []),
-                "result": state.get("result")}
+        items = [{"key": m.key, "label": m.label, "action": m.action} for m in self.menu_items(state)]
+        prompt = {"kind": "menu", "step": self.step_info(step), "menu": items,
+                  "messages": list(state.get("outbox") or []), "missing": self.missing(state),
+                  "visit": state.get("visit", 1), "notes": list(state.get("notes") or []),
+                  "result": state.get("result")}
+        if state.get("confirming"):
+            prompt["confirm"] = next((v for v in self.verdicts(state) if v["id"] == state["confirming"]), None)
+        return prompt
 
-    def take_menu_choice(self, state: dict[str, Any], reply: Any) -> tuple[str, dict[str, Any]]:
+    def take_menu_choice(self, state: dict[str, Any], reply: Any, *,
+                         ask_confirmation: bool = True) -> tuple[str, dict[str, Any]]:
+        """Apply a menu reply (a key, or a note). With `ask_confirmation`, a Continue held back
+        only by `confirm` checks asks for the reason to go on (the terminal); a tool front end
+        passes its acknowledgements with the choice instead."""
         step = self.pack.step(state["step"])
         text = str(reply.get("value", "") if isinstance(reply, dict) else reply or "").strip()
-        env = self.env(step.id, state.get("answers") or {})
-        items = {m.key.upper(): m for m in step.meta.menu if m.action != "skip" or self._skippable(step, env)}
+        if state.get("confirming"):
+            return self._take_confirmation(state, text)
+        items = {m.key.upper(): m for m in self.menu_items(state)}
         item = items.get(text.upper().lstrip("[").rstrip("]"))
         if item is None:
             if not text:
                 return "menu", {"outbox": [{"kind": "info",
                                             "text": t("choose_option", self.language, keys=", ".join(items))}]}
+            why = self._why_not_offered(step, text)
+            if why:
+                return "menu", {"outbox": [{"kind": "error", "text": why}]}
             if len(text) <= 2 and text.replace("*", "").isalnum():
                 return "menu", {"outbox": [{"kind": "error", "text": t("unknown_option", self.language, text=text,
                                                                        keys=", ".join(items))}]}
             notes = list(state.get("notes") or []) + [text]
             return "draft", {"notes": notes, "outbox": [{"kind": "info", "text": t("noted", self.language)}]}
+        env = self.env(step.id, state.get("answers") or {})
         if item.action == "continue":
             missing = self.missing(state)
+            if missing and ask_confirmation and all(is_confirm_item(m) for m in missing):
+                first = unacknowledged(self.verdicts(state), self.acknowledged(state))[0]
+                return "menu", {"confirming": first["id"], "outbox": []}
             if missing:
                 return "menu", {"outbox": [{"kind": "refusal", "text": t("cannot_complete", self.language),
                                             "missing": missing}]}
             return "complete", {"outcome": self._continue_outcome(step, env), "outbox": []}
+        if item.action == "review":
+            return "menu", {"outbox": [self.review(state, full=True)]}
         if item.action == "revise":
             prefill = {**(state.get("prefill") or {}), **(state.get("answers") or {})}
             return "ask", {"answers": {}, "prefill": prefill, "draft": {}, "outbox": [
@@ -226,6 +356,29 @@ class Engine:
         if item.action == "skip":
             return "complete", {"outcome": {"kind": "user_skip", "reason": "skipped by the user"}, "outbox": []}
         return "menu", {"outbox": [{"kind": "progress", "rows": summary.progress_rows(self.pack, self.sidecar())}]}
+
+    def _take_confirmation(self, state: dict[str, Any], text: str) -> tuple[str, dict[str, Any]]:
+        """The reply to "go on despite check X?": a reason acknowledges it and presses Continue
+        again (which may ask about the next check); an empty reply goes back to the menu."""
+        check_id = state["confirming"]
+        if not text:
+            return "menu", {"confirming": None, "outbox": [
+                {"kind": "info", "text": t("not_acknowledged", self.language, id=check_id)}]}
+        acknowledged = {**(state.get("acknowledged") or {}), check_id: text}
+        again = {**state, "acknowledged": acknowledged, "confirming": None}
+        key = next(m.key for m in self.menu_items(again) if m.action == "continue")
+        goto, update = self.take_menu_choice(again, key)
+        return goto, {"acknowledged": acknowledged, "confirming": None, **update}
+
+    def _why_not_offered(self, step: Step, text: str) -> str | None:
+        """Why a key the pack knows, or S, is not on the menu now (instead of 'unknown option')."""
+        key = text.upper().lstrip("[").rstrip("]")
+        skip = step.menu_action("skip")
+        if skip is not None and skip.key.upper() == key:
+            return t("skip_unavailable_when", self.language, id=step.id, when=step.meta.skippable_when or "")
+        if skip is None and key == "S":
+            return t("skip_unavailable", self.language, id=step.id)
+        return None
 
     def _continue_outcome(self, step: Step, env: dict[str, Any]) -> dict[str, Any]:
         revise = step.meta.revise
@@ -246,10 +399,23 @@ class Engine:
         return isinstance(reply, dict) and reply.get("command") in COMMANDS
 
     def menu_items(self, state: dict[str, Any]) -> list[MenuItem]:
-        """The menu entries offered now (`skip` only while the step may be skipped)."""
+        """The menu entries offered now: `skip` only while the step may be skipped, a `review`
+        entry (D) when the pack has none, and Continue labelled with where it really goes when
+        the session returns to an earlier place (after --goto or REVISE)."""
         step = self.pack.step(state["step"])
         env = self.env(step.id, state.get("answers") or {})
-        return [m for m in step.meta.menu if m.action != "skip" or self._skippable(step, env)]
+        items = [m for m in step.meta.menu if m.action != "skip" or self._skippable(step, env)]
+        if not any(m.action == "review" for m in items):
+            used = {m.key.upper() for m in step.meta.menu}
+            key = next((k for k in ("D", "V", "W", "DR") if k not in used), "VIEW")
+            at = next((i for i, m in enumerate(items) if m.action == "continue"), len(items))
+            items.insert(at, MenuItem(key=key, label=t("view_drafts", self.language), action="review"))
+        returns = self.sidecar().get("return_to") or []
+        if returns and returns[-1] in self.pack.steps and step.meta.revise is None:
+            back = self.pack.step(returns[-1])
+            items = [MenuItem(key=m.key, label=t("continue_back", self.language, id=back.id, title=back.title),
+                              action="continue") if m.action == "continue" else m for m in items]
+        return items
 
     def take_command(self, state: dict[str, Any], reply: dict[str, Any], *, at: str) -> tuple[str, dict[str, Any]]:
         """Apply one command received at node `at` ("ask" or "menu"). Returns (goto, update);
@@ -295,6 +461,34 @@ class Engine:
         if item is None:
             raise CommandRefused(f"'{reply.get('key')}' is not an option at step {step.id}; "
                                  f"choose one of: {', '.join(items)}")
+        acknowledged = self._acknowledgements(state, reply.get("acknowledge"))
+        if acknowledged is not None:
+            if item.action != "continue":
+                raise CommandRefused(f"acknowledge goes with the Continue option, not [{item.key}] {item.label}")
+            state = {**state, "acknowledged": acknowledged}
+            goto, update = self._choose_continue(state, reply, item, at)
+            return goto, {"acknowledged": acknowledged, **update}
+        return self._choose_continue(state, reply, item, at)
+
+    def _acknowledgements(self, state: dict[str, Any], given: Any) -> dict[str, Any] | None:
+        """Check acknowledgements sent with `choose` ({check id: reason}), merged over the visit's."""
+        if given is None:
+            return None
+        if not isinstance(given, dict) or not given:
+            raise CommandRefused("acknowledge: expected a mapping of check ids to reasons")
+        step = self.pack.step(state["step"])
+        known = {c.id for c in step.meta.checks}
+        for check_id, reason in given.items():
+            if check_id not in known:
+                raise CommandRefused(f"acknowledge: step {step.id} has no check '{check_id}'; "
+                                     f"its checks are {', '.join(sorted(known)) or 'none'}")
+            if not isinstance(reason, str) or len(reason.strip()) < 3:
+                raise CommandRefused(f"acknowledge.{check_id}: give the reason to go on anyway (a sentence)")
+        return {**(state.get("acknowledged") or {}), **{k: v.strip() for k, v in given.items()}}
+
+    def _choose_continue(self, state: dict[str, Any], reply: dict[str, Any], item: MenuItem,
+                         at: str) -> tuple[str, dict[str, Any]]:
+        step = self.pack.step(state["step"])
         target = reply.get("target")
         if target is not None and item.action != "continue":
             raise CommandRefused(f"target goes with the Continue option, not [{item.key}] {item.label}")
@@ -311,7 +505,7 @@ class Engine:
                     "advanced": False, "missing": full, "message": "This step cannot be completed yet."}}
             return "draft", {"answers": self._complete_answers(step, answers), "outbox": [], "result": None,
                              "queued": {"command": "choose", "key": item.key}}
-        goto, update = self.take_menu_choice(state, item.key)
+        goto, update = self.take_menu_choice(state, item.key, ask_confirmation=False)
         if at == "ask" and goto == "menu":
             goto = "ask"  # the menu is only reached through a draft of complete answers
         return goto, {**update, "result": _choice_result(item, goto, update)}
@@ -354,14 +548,22 @@ class Engine:
     def complete(self, state: dict[str, Any]) -> dict[str, Any]:
         step = self.pack.step(state["step"])
         answers = self.with_defaults(step, state.get("answers") or {})
-        next_step = completion.commit_step(engine=self, step=step, state={**state, "answers": answers})
+        draft = dict(state.get("draft") or {})
+        acknowledged = {k: v for k, v in (state.get("acknowledged") or {}).items()
+                        if any(c.id == k for c in step.meta.checks)}
+        if acknowledged and draft:
+            extra = acknowledgement_decisions(self.verdicts(state), acknowledged, step_id=step.id, date=today())
+            draft["decisions"] = list(draft.get("decisions") or []) + extra
+        next_step = completion.commit_step(
+            pack=self.pack, folder=self.project_dir, sidecar=self.sidecar(), step=step,
+            state={**state, "answers": answers, "draft": draft, "acknowledged": acknowledged})
         self._sidecar = None
         return {"next": next_step}
 
 
 _CHOICE_MESSAGES = {"revise": "Reopened this step's questions; earlier answers are kept unless changed.",
                     "requery": "Re-queried the knowledge base.", "progress": "Progress of every step.",
-                    "skip": "", "continue": ""}
+                    "skip": "", "continue": "", "review": "The drafts are in current_step's `drafts`."}
 
 
 def _choice_result(item: MenuItem, goto: str, update: dict[str, Any]) -> dict[str, Any]:

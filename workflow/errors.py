@@ -55,6 +55,11 @@ class NeedsAnswer(CairnError):
     exit_code = 3
 
 
+class AnswersRefused(CairnError):
+    """Facilitator mode: the answers file gave a value the step refuses, or pressed Continue where
+    the step cannot be completed. The run stops at once (it would only repeat the same reply)."""
+
+
 class DataError(CairnError):
     """A dataset file has problems (bad lines, wrong format)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ def coerce(name: str, spec: FormField, raw: Any) -> Any:
                 raw = False
             else:
                 raise FieldValueError(f"{name}: answer yes or no")
+        elif kind in ("int", "float"):
+            raw = _parse_number(name, spec, text) if text else None
         else:
             try:
                 raw = yaml.safe_load(text) if text else None
@@ -58,12 +61,12 @@ def coerce(name: str, spec: FormField, raw: Any) -> Any:
             if isinstance(raw, float) and raw.is_integer():
                 raw = int(raw)
             else:
-                raise FieldValueError(f"{name}: '{raw}' is not a whole number")
+                raise FieldValueError(f"{name}: '{raw}' is not a whole number (write e.g. 40000, 40,000 or 40k)")
         _check_range(name, spec, raw)
         return raw
     if kind == "float":
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise FieldValueError(f"{name}: '{raw}' is not a number")
+            raise FieldValueError(f"{name}: '{raw}' is not a number (write e.g. 0.9, 1.5M or 3%)")
         _check_range(name, spec, float(raw))
         return float(raw)
     if kind == "bool":
@@ -81,7 +84,7 @@ def coerce(name: str, spec: FormField, raw: Any) -> Any:
         if isinstance(raw, str):
             raw = _parse_list(raw)
         if not isinstance(raw, list):
-            raise FieldValueError(f"{name}: expected a list (comma-separated)")
+            raise FieldValueError(f"{name}: expected a list (one item per line)")
         items = [str(item).strip() for item in raw if str(item).strip()]
         if kind == "multi":
             choices = spec.choices or []
@@ -119,7 +122,9 @@ def answer_value(name: str, spec: FormField, reply: Any, default: Any) -> Any:
         FieldValueError: the reply does not fit the field (the message says how to fix it).
     """
     blank = reply is None or (isinstance(reply, str) and not reply.strip())
-    if blank and default is not None:
+    # An optional field left empty before offers that empty value again when revisited: Enter
+    # keeps it empty (it is never refused as missing).
+    if blank and default is not None and default != "" and default != []:
         return coerce(name, spec, default)
     if blank and not spec.required:
         return empty_value(spec)
@@ -133,7 +138,37 @@ def default_for(spec: FormField, prefill: Mapping[str, Any], name: str) -> Any:
     return spec.default
 
 
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:[,_ ]\d{3})+(?:\.\d+)?$")
+_SCALED = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*(k|m|mm|b|bn|%)?$", re.IGNORECASE)
+_SCALE = {"k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9}
+
+
+def _parse_number(name: str, spec: FormField, text: str) -> int | float | str:
+    """Numbers as people write them: 40000, 40,000, 40k, 1.5M, 2bn, 3%, 1e-4, $3,000.
+    A percentage goes into a fraction field (max <= 1) as a fraction, elsewhere as the number.
+    Anything else comes back as text, which the type check then refuses with an example."""
+    cleaned = text.strip().lstrip("$€£¥").strip()
+    if _THOUSANDS.match(cleaned):
+        cleaned = re.sub(r"[,_ ]", "", cleaned)
+    match = _SCALED.match(cleaned.replace("_", ""))
+    if not match:
+        return text
+    number = float(match.group(1))
+    suffix = (match.group(2) or "").lower()
+    if suffix == "%":
+        if spec.max is not None and spec.max <= 1:
+            number /= 100
+    elif suffix:
+        number *= _SCALE[suffix]
+    if spec.type == "int" and number.is_integer():
+        return int(number)
+    return number
+
+
 def _parse_list(text: str) -> list[str]:
+    """Typed list answers: one item per line. A single line may be a YAML list (`[a, b]`), items
+    separated by `;`, or a comma-separated list of single words (`q_proj, v_proj`); a comma inside
+    a phrase or a number (`the 1,000-email set`) never splits an item."""
     text = text.strip()
     if text.startswith("["):
         try:
@@ -144,14 +179,27 @@ def _parse_list(text: str) -> list[str]:
             return [str(x) for x in loaded]
     if text.lower() in ("", "none", "-"):
         return []
-    separator = ";" if ";" in text else ","
-    return [part.strip() for part in text.split(separator) if part.strip()]
+    if "\n" in text:
+        return [line.strip().lstrip("-*• ").strip() for line in text.splitlines() if line.strip()]
+    if ";" in text:
+        return [part.strip() for part in text.split(";") if part.strip()]
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) > 1 and all(parts) and not any(re.search(r"\s", p) for p in parts) \
+            and not re.search(r"\d,\d{3}", text):
+        return parts
+    return [text]
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[\s_-]+", "", text.lower())
 
 
 def _match_choice(text: str, choices: list[str]) -> str | None:
-    lowered = text.lower()
+    """A choice matched ignoring case, spaces, '-' and '_' (`near duplicate` = `near-duplicate`),
+    or by its number in the list."""
+    wanted = _normal(text)
     for choice in choices:
-        if choice.lower() == lowered:
+        if _normal(choice) == wanted:
             return choice
     if text.isdigit() and 1 <= int(text) <= len(choices):
         return choices[int(text) - 1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from workflow.checks import gate_items
 from workflow.expressions import ExpressionError, evaluate
 from workflow.forms import active
 from workflow.pack_model import Step
@@ -13,8 +14,12 @@ from workflow.pack_model import Step
 
 def missing_items(step: Step, env: Mapping[str, Any], answers: Mapping[str, Any],
                   documents: Mapping[str, str], decisions: list[dict[str, Any]],
-                  stories: list[dict[str, Any]], draft_errors: list[str]) -> list[str]:
-    """Everything that stands between the step and its Continue; empty when it may complete."""
+                  stories: list[dict[str, Any]], draft_errors: list[str],
+                  checks: list[dict[str, Any]] | None = None,
+                  acknowledged: Mapping[str, Any] | None = None) -> list[str]:
+    """Everything that stands between the step and its Continue; empty when it may complete.
+    `checks` are verdicts (workflow.checks): a tripped `block`, and a tripped `confirm` without a
+    reason in `acknowledged`, are listed with their fix."""
     missing: list[str] = []
     for name, spec in step.meta.form.items():
         if spec.required and spec.default is None and name not in answers and active(spec, env):
@@ -45,4 +50,5 @@ def missing_items(step: Step, env: Mapping[str, Any], answers: Mapping[str, Any]
         except ExpressionError as exc:
             missing.append(str(exc))
     missing.extend(f"problem: {error}" for error in draft_errors)
+    missing.extend(gate_items(checks or [], acknowledged or {}))
     return missing

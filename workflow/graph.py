@@ -37,6 +37,14 @@ class SessionState(TypedDict, total=False):
     added_stories: list[dict[str, Any]]
     queued: dict[str, Any] | None
     usage: dict[str, int]  # tokens the LLM facilitator spent at this visit (sidecar `usage`)
+    # Review and checks: the answer that just tripped checks (asked again), the checks raised at
+    # this visit, the digest of the drafts last shown in full, reasons given for `confirm` checks,
+    # and the check whose acknowledgement the menu is asking for.
+    pushback: dict[str, Any] | None
+    pushed: list[str]
+    reviewed: str | None
+    acknowledged: dict[str, str]
+    confirming: str | None
 
 
 def build_graph(engine: Engine, checkpointer: Any) -> Any:

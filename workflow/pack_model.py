@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from workflow.knowledge.protocol import KNOWLEDGE_TOOLS
 
 FieldType = Literal["str", "text", "int", "float", "bool", "choice", "multi", "list", "path"]
-MenuAction = Literal["continue", "revise", "requery", "progress", "skip"]
+MenuAction = Literal["continue", "revise", "requery", "progress", "skip", "review"]
+Severity = Literal["block", "confirm", "note"]
 OUTPUT_SCHEMAS = ("TrainingSpec",)
 
 
@@ -105,10 +106,23 @@ class Guard(_Strict):
     message: str
 
 
+class CheckSpec(_Strict):
+    """A rule about the plan (DESIGN 3.3): `when` is true while the problem stands. `block`
+    refuses Continue, `confirm` needs the user's reason to go on, `note` is shown only."""
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+    when: str
+    severity: Severity
+    message: str
+    fix: str | None = None
+    knowledge: str | None = None  # a search query whose best entry backs the check
+
+
 class ReviseSpec(_Strict):
     when: str
     target: str | None = None
     target_field: str | None = None
+    reason_field: str | None = None  # shown when the target step reopens
 
 
 class MenuItem(_Strict):
@@ -135,6 +149,9 @@ class StepFrontmatter(_Strict):
     outputs: list[OutputSpec] = Field(default_factory=list)
     stories: StoriesSpec | None = None
     guards: list[Guard] = Field(default_factory=list)
+    checks: list[CheckSpec] = Field(default_factory=list)
+    # While this holds, every completed step's checks gate Continue here too (an integration review).
+    project_checks: str | None = None
     revise: ReviseSpec | None = None
     menu: list[MenuItem] = Field(min_length=1)
 

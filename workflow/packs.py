@@ -297,6 +297,8 @@ def _check_step(step: Step, personas: dict[str, Persona], templates_dir: Path,
     expressions += [(f"outputs[{i}].when", o.when) for i, o in enumerate(meta.outputs)]
     expressions += [(f"decisions[{i}].when", d.when) for i, d in enumerate(meta.decisions)]
     expressions += [(f"guards[{i}].when", g.when) for i, g in enumerate(meta.guards)]
+    expressions += [(f"checks[{i}].when", c.when) for i, c in enumerate(meta.checks)]
+    expressions.append(("project_checks", meta.project_checks))
     expressions += [(f"form.{name}.when", f.when) for name, f in meta.form.items()]
     if meta.revise:
         expressions.append(("revise.when", meta.revise.when))
@@ -341,6 +343,18 @@ def _check_step(step: Step, personas: dict[str, Persona], templates_dir: Path,
             problem("revise.target", f"step '{meta.revise.target}' does not exist")
         if meta.revise.target_field and meta.revise.target_field not in meta.form:
             problem("revise.target_field", f"'{meta.revise.target_field}' is not a form field of this step")
+        if meta.revise.reason_field and meta.revise.reason_field not in meta.form:
+            problem("revise.reason_field", f"'{meta.revise.reason_field}' is not a form field of this step")
+    ids = [c.id for c in meta.checks]
+    for i, check in enumerate(meta.checks):
+        if ids.count(check.id) > 1:
+            problem(f"checks[{i}].id", f"'{check.id}' is used twice; give each check its own id")
+        for key, text in (("message", check.message), ("fix", check.fix)):
+            if text and "{" in text:
+                try:
+                    check_template_source(text, f"checks[{i}].{key}")
+                except ExpressionError as exc:
+                    problem(f"checks[{i}].{key}", f"does not parse: {exc}")
 
 
 def _check_template(path: Path, key: str, problem: Any) -> None:

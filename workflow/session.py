@@ -124,8 +124,14 @@ class Session:
 
     # ---- the conversation ------------------------------------------------------------------------
     def current(self) -> dict[str, Any]:
-        """The prompt waiting for the user (a question, a menu) or `{"kind": "done"}`."""
-        return self._advance(None)
+        """The prompt waiting for the user (a question, a menu) or `{"kind": "done"}`. A session
+        resumed in the middle of a step shows that step's header again."""
+        prompt = self._advance(None)
+        messages = prompt.get("messages") or []
+        if prompt["kind"] != "done" and not any(m.get("kind") == "header" for m in messages):
+            header = self.engine.entry_messages(str(prompt["step"]["id"]))[:1]
+            prompt["messages"] = header + list(messages)
+        return prompt
 
     def send(self, reply: Any) -> dict[str, Any]:
         """Answer the waiting prompt; returns the next prompt."""
@@ -170,7 +176,8 @@ class Session:
                               "knowledge": [], "notes": list((sidecar.get("notes") or {}).get(step) or []),
                               "outbox": [], "draft": {}, "outcome": None, "done": None,
                               "field_error": None, "result": None, "saved": {}, "recorded": [],
-                              "added_stories": [], "queued": None}, THREAD)
+                              "added_stories": [], "queued": None, "pushback": None, "pushed": [],
+                              "reviewed": None, "acknowledged": {}, "confirming": None}, THREAD)
 
     def visit_state(self) -> dict[str, Any]:
         """The step visit in flight (answers, knowledge, drafts, what a tool front end contributed)

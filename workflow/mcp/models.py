@@ -38,6 +38,9 @@ class Progress(_Out):
     architecture: str | None
     last_run: dict[str, Any] | None
     usage: dict[str, Any]
+    training_spec: dict[str, Any] = Field(default_factory=dict, description="Whether step 5's spec is approved.")
+    stale: list[str] = Field(default_factory=list, description="Steps whose documents were drafted from answers "
+                                                                 "that changed since (re-draft them before GO).")
 
 
 class StepRef(_Out):
@@ -106,6 +109,11 @@ class Drafts(_Out):
     decisions: list[dict[str, Any]]
     stories: list[dict[str, Any]]
     problems: list[str]
+    texts: dict[str, str] = Field(default_factory=dict, description=(
+        "The full text of each drafted document: show it to the user before they approve Continue."))
+    checks: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "Checks that tripped: severity block (Continue refused until fixed), confirm (pass the user's reason "
+        "in choose(acknowledge={id: reason})), note; each with message, fix and any acknowledgement."))
 
 
 class CurrentStep(_Out):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from workflow.errors import CairnError
 from workflow.knowledge.protocol import KnowledgeToolError, KnowledgeUnavailable
 from workflow.mcp import views
+from workflow.mcp.brief import brief
 from workflow.mcp.messages import for_model
 from workflow.mcp.models import (
     ChooseResult,
@@ -133,7 +134,13 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
         return run(open_)
 
     @server.tool(annotations=READ)
-    def current_step(project: Project) -> Annotated[CallToolResult, CurrentStep]:
+    def current_step(
+        project: Project,
+        detail: Annotated[Literal["full", "brief"], Field(description=(
+            "'brief' leaves out what does not change within a step visit (guidance text, persona style, "
+            "knowledge bodies, context summaries, answered fields' schema, draft texts): use it between "
+            "your own calls, and 'full' when the step is new to you or before showing the drafts."))] = "full",
+    ) -> Annotated[CallToolResult, CurrentStep]:
         """The step in progress: persona, guidance, form (schema and answers so far), context
         documents, knowledge results, menu, and `missing` (what Continue still needs). The server
         drafts the step's documents, decisions and stories from the answers once every required
@@ -143,7 +150,8 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
         def view() -> CurrentStep:
             with ws.project(project) as session:
                 prompt = session.current()
-                return CurrentStep.model_validate(views.current_step(session, prompt, session.visit_state()))
+                data = views.current_step(session, prompt, session.visit_state())
+                return CurrentStep.model_validate(brief(data) if detail == "brief" else data)
 
         return run(view)
 
@@ -226,16 +234,20 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
 
         return run(add)
 
-    @server.tool()
+    @server.tool(annotations=ADVANCE)
     def choose(
         project: Project,
         option: Annotated[str, Field(min_length=1, max_length=12, description="A menu key, e.g. C.")],
         target: Annotated[str | None, Field(max_length=12, description="The step to send back to (REVISE).")] = None,
+        acknowledge: Annotated[dict[str, Annotated[str, Field(max_length=2000)]] | None, Field(
+            max_length=50, description="With C: {check id: the user's reason} for each `confirm` check the user "
+                                       "decided to go on despite (recorded in the decision log).")] = None,
         step: SeenStep = None,
         visit: SeenVisit = None,
     ) -> Annotated[CallToolResult, ChooseResult]:
-        """Take a menu option of the current step, only when the user says so. Continue (C) advances
-        only when nothing is missing; otherwise `advanced` is false and `missing` says what to do."""
+        """Take a menu option of the current step, only when the user says so and has seen the drafts
+        (current_step's `drafts.texts`) and checks. Continue (C) advances only when nothing is missing;
+        otherwise `advanced` is false and `missing` says what to do."""
 
         def check_target(session: Any, prompt: dict[str, Any]) -> dict[str, Any]:
             if target is not None:
@@ -247,6 +259,8 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
         def take() -> ChooseResult:
             if target is not None:
                 reply["target"] = target
+            if acknowledge is not None:
+                reply["acknowledge"] = acknowledge
             result, prompt, missing = command(project, reply, step=step, visit=visit, prepare=check_target)
             advanced = bool(result.get("advanced"))
             now = None if prompt["kind"] == "done" else str(prompt["step"]["id"])

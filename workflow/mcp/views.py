@@ -59,6 +59,8 @@ def current_step(session: Session, prompt: dict[str, Any], state: dict[str, Any]
                           for d in draft.get("decisions") or []],
             "stories": [{"id": s["id"], "title": s["title"]} for s in draft.get("stories") or []],
             "problems": list(draft.get("errors") or []),
+            "texts": dict(draft.get("documents") or {}),
+            "checks": engine.review(state, full=False)["checks"] if draft else [],
         },
         "visit": int(state.get("visit") or 1),
     }

@@ -119,12 +119,14 @@ class Workspace:
         sidecar is replaced atomically, so a reader never sees half of it."""
         folder = self.folder(name)
         sidecar = read_sidecar(folder)
-        rows = [{"id": r["id"], "title": r["title"], "status": r["status"]}
-                for r in progress_rows(self.pack(sidecar), sidecar)]
+        from workflow.review import project_status
+
+        pack = self.pack(sidecar)
+        rows = [{"id": r["id"], "title": r["title"], "status": r["status"]} for r in progress_rows(pack, sidecar)]
         return {"project": name, "workflow_status": sidecar.get("workflow_status"),
                 "currentStep": sidecar.get("currentStep"), "steps": rows,
                 "architecture": sidecar.get("architecture"), "last_run": _last_run(folder),
-                "usage": sidecar.get("usage") or {}}
+                "usage": sidecar.get("usage") or {}, **project_status(pack, sidecar, folder)}
 
     def pack(self, sidecar: dict[str, Any]) -> Pack:
         """The project's pack, loaded once per server (loading one takes a good part of a second)."""

@@ -305,7 +305,7 @@ _HYPER_KEYS = ("learning_rate", "num_epochs", "max_steps", "batch_size", "grad_a
 _DATA_KEYS = {"dataset_format": "format", "train_file": "train_file", "eval_file": "eval_file",
               "test_file": "test_file", "preference_file": "preference_file", "val_fraction": "val_fraction",
               "test_fraction": "test_fraction"}
-_EVAL_KEYS = ("eval_steps", "save_steps", "early_stopping_patience")
+_EVAL_KEYS = ("eval_steps", "save_steps", "early_stopping_patience", "max_new_tokens", "report_to")
 _TOP_KEYS = ("base_model", "base_model_why", "license", "method", "seed", "precision")
 
 
