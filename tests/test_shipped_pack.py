@@ -116,6 +116,8 @@ def test_a_dataset_path_at_step_3a_puts_the_analysis_in_the_document_and_the_dec
     data.write_text("\n".join(lines + lines[:10]) + "\nnot json\n", encoding="utf-8")
     answers = yaml.safe_load((EXAMPLES / "answers-fine-tuning.yaml").read_text(encoding="utf-8"))
     answers.setdefault("3a", {})["dataset_path"] = str(data)
+    # GO over a failed review is refused (check GO-DESPITE-FAILED-REVIEW): the verdict is conditional
+    answers["3a"].update(feasibility="CONDITIONAL GO", go_conditions=["Fix the invalid line and dedup before training"])
     custom = tmp_path / "answers.yaml"
     custom.write_text(yaml.safe_dump(answers), encoding="utf-8")
     sidecar = run_example(out, "d", custom, monkeypatch)

@@ -36,11 +36,18 @@ async def drive(client: Client, project: str, plan: dict[str, Any]) -> list[str]
             continue
         keys = [str(k) for k in answers.pop("menu", ["C"])]
         answers.pop("notes", None)
+        acknowledge = answers.pop("acknowledge", None)
         submitted = await ok(client, "submit_answers", {"project": project, "answers": answers})
         assert submitted["errors"] == {}, submitted["errors"]
-        assert submitted["next"] == "menu" and submitted["missing"] == [], submitted
+        # what stands before Continue is only the `confirm` checks the file acknowledges
+        assert submitted["next"] == "menu", submitted
+        assert sorted(m.split(":")[0] for m in submitted["missing"]) == sorted(
+            f"confirm {check}" for check in acknowledge or {}), submitted
         for key in keys:
-            chosen = await ok(client, "choose", {"project": project, "option": key})
+            arguments: dict[str, Any] = {"project": project, "option": key}
+            if acknowledge and key == "C":
+                arguments["acknowledge"] = acknowledge
+            chosen = await ok(client, "choose", arguments)
         assert chosen["advanced"], chosen
 
 

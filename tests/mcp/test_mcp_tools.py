@@ -42,7 +42,7 @@ async def test_current_step_has_the_documented_shape(client: Client) -> None:
     assert view["form"]["schema"]["use_case"]["required"] is True
     assert view["form"]["answers"] == {}
     assert view["knowledge"][0]["title"] == "About RAG vs fine-tuning"
-    assert [m["key"] for m in view["menu"]] == ["A", "Q", "P", "C"]
+    assert [m["key"] for m in view["menu"]] == ["A", "Q", "P", "D", "C"], "D (view the drafts) is added by the engine"
     assert "answer: use_case" in view["missing"]
     assert view["kind"] == "question" and view["question"]["field"] == "use_case"
 
