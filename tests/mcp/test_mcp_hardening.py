@@ -183,3 +183,19 @@ def test_an_empty_token_is_refused_before_serving() -> None:
 
     with pytest.raises(CairnError, match="bearer token is empty"):
         serve_http(None, "127.0.0.1", 1, "  ")  # type: ignore[arg-type]
+
+
+async def test_a_brief_current_step_leaves_out_what_does_not_change_and_costs_less(client: Client) -> None:
+    import json
+
+    project = await new(client)
+    await ok(client, "submit_answers", {"project": project, "answers": {"use_case": "triage"}})
+    full = await ok(client, "current_step", {"project": project})
+    brief = await ok(client, "current_step", {"project": project, "detail": "brief"})
+    assert brief["step"] == full["step"] and brief["missing"] == full["missing"] and brief["menu"] == full["menu"]
+    assert brief["form"]["answers"] == full["form"]["answers"] and full["form"]["answers"]["use_case"] == "triage"
+    assert "use_case" in full["form"]["schema"] and "use_case" not in brief["form"]["schema"]
+    assert [g["heading"] for g in brief["guidance"]] == [g["heading"] for g in full["guidance"]]
+    assert all(g["text"] == "" for g in brief["guidance"]) and any(g["text"] for g in full["guidance"])
+    assert [k["id"] for k in brief["knowledge"]] == [k["id"] for k in full["knowledge"]]
+    assert len(json.dumps(brief)) < len(json.dumps(full)) * 0.8
