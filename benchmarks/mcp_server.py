@@ -13,6 +13,12 @@ Every project is opened once before measuring (loading a pack and compiling the 
 is a once-per-server cost, reported separately).
 
     python benchmarks/mcp_server.py [--calls 200] [--pairs 30] [--json results.json]
+
+With --load (and --own/--shared/--steps) it also runs the HTTP load test of benchmarks/mcp_load.py:
+concurrent clients on their own projects and on one shared project, throughput, p50/p99 per tool,
+then an integrity check (no corruption, no stuck lock). With --tokens it measures the
+`current_step` tokens of a whole shipped-pack project, full views against compact ones.
+With --skip-stdio only those run.
 """
 
 from __future__ import annotations
@@ -93,11 +99,63 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--pairs", type=int, default=30)
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
+    parser.add_argument("--load", action="store_true", help="Run the concurrent HTTP load test too.")
+    parser.add_argument("--own", type=int, default=6, help="Load: clients each on their own project.")
+    parser.add_argument("--shared", type=int, default=4, help="Load: clients racing on one shared project.")
+    parser.add_argument("--steps", type=int, default=4, help="Load: steps each client drives.")
+    parser.add_argument("--tokens", action="store_true", help="Measure current_step tokens, full vs compact.")
+    parser.add_argument("--skip-stdio", action="store_true", help="Only the --load/--tokens figures.")
     args = parser.parse_args()
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="cairn-mcp-bench-") as tmp:
-        figures = anyio.run(measure, Path(tmp), args.calls, args.pairs)
+        if not args.skip_stdio:
+            figures = anyio.run(measure, Path(tmp), args.calls, args.pairs)
+        if args.load or args.tokens:
+            figures.update(http_figures(Path(tmp), args))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+def http_figures(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from mcp_load import load, start_http, tokens  # noqa: E402 - beside this script
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    port = _free_port()
+    (work / "http").mkdir()
+    process = start_http(work / "http", port)
+    url = f"http://127.0.0.1:{port}/mcp"
+    figures: dict[str, Any] = {}
+    try:
+        if args.load:
+            result = anyio.run(load, url, work / "http" / "output", args.own, args.shared, args.steps)
+            figures["load"] = result
+            print(f"HTTP load: {args.own} clients on their own projects + {args.shared} on one shared project, "
+                  f"{result['calls']} calls in {result['wall_s']:.1f} s -> {result['throughput_calls_per_s']:.1f} "
+                  "calls/s")
+            for tool, row in result["per_tool"].items():
+                print(f"  {tool:15} {row['calls']:5} calls  p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
+                      f"  p50/ping {row['p50_ratio_to_ping']:5.1f}x")
+            print(f"  stale calls refused: {result['refused_stale']}; steps completed: {result['steps_completed']}")
+            print(f"  integrity: {result['integrity']}")
+        if args.tokens:
+            result = anyio.run(tokens, url)
+            figures["tokens"] = result
+            print(f"current_step tokens per project ({result['full']['steps']} steps): full "
+                  f"{result['full']['tokens']:,}, compact {result['compact']['tokens']:,} -> ratio "
+                  f"{result['ratio_compact_to_full']:.2f}")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return figures
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 if __name__ == "__main__":
