@@ -206,3 +206,27 @@ def test_a_resumed_session_shows_the_step_header_again(out: Path, checked: str) 
     _, lines = chat(out, checked, "")
     assert lines[0].startswith("╭─ Step 1: Scope"), "\n".join(lines)
     assert any("Monthly requests?" in line for line in lines)
+
+
+def test_status_lists_stale_documents_until_the_step_is_redrafted(
+        out: Path, checked: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from tests.cli_runner import run_cairn
+
+    assert chat(out, checked, plan=AnswerPlan({"1": {"use_case": "bot"}, "4": {"decision": "GO"}}, yes=True))[0] == 0
+    session = open_session(out, checked, knowledge=FakeKnowledge())
+    try:
+        session.goto("1")
+        console, _ = quiet_console()
+        run_chat(session, console, StreamReader(io.StringIO("\n\n7000\n\n\n\nC\n"), console))
+    finally:
+        session.close()
+    code, printed, _ = run_cairn(["--output", str(out), "status", checked, "--json"], capsys, monkeypatch)
+    assert code == 0
+    data = json.loads(printed)
+    assert data["currentStep"] == "2", "the step drafted from the old volume is reopened next"
+    assert data["stale"] == ["step 2 (Training): phase-2-training/train.md drafted before monthly_requests "
+                             "(step 1) changed"]
+    code, printed, _ = run_cairn(["--output", str(out), "status", checked], capsys, monkeypatch)
+    assert "stale: step 2 (Training)" in printed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 from tests.conftest import open_session, quiet_console
 from workflow.answers import AnswerPlan
 from workflow.chat import StreamReader, run_chat
+from workflow.errors import AnswersRefused
 from workflow.packs import check_pack, load_pack
 from workflow.resources import data_root
 from workflow.session import create_project
@@ -126,3 +128,57 @@ def test_a_dataset_path_at_step_3a_puts_the_analysis_in_the_document_and_the_dec
     assert "Review: FAILED" in document, "one invalid line and 25% duplicates fail the review"
     decision = next(d for d in sidecar["decisions"] if d["id"] == "DATA-REQ-001")
     assert "Dataset check: chat.jsonl has" in decision["rationale"] and "review failed" in decision["rationale"]
+
+
+@pytest.mark.parametrize("kind", ["fine-tuning", "rag-only", "hybrid"])
+def test_pressing_a_then_c_at_every_step_of_each_answers_file_still_finishes(
+        kind: str, out: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A reopens every question with the earlier answers; Enter (--yes) keeps each one, the empty
+    # optional ones included, so the run must finish instead of refusing "an answer is required".
+    answers = yaml.safe_load((EXAMPLES / f"answers-{kind}.yaml").read_text(encoding="utf-8"))
+    for step_id in ("1", "2a", "2b", "3a", "3b", "4", "5", "6", "7", "8", "9", "10"):
+        entry = answers.setdefault(step_id, {})
+        for visit in entry if isinstance(entry, list) else [entry]:
+            if not visit.get("skip"):
+                visit["menu"] = ["A", "C"]
+    custom = tmp_path / "answers.yaml"
+    custom.write_text(yaml.safe_dump(answers), encoding="utf-8")
+    sidecar = run_example(out, kind, custom, monkeypatch)
+    assert sidecar["workflow_status"] == "complete"
+    assert sidecar["answers"]["1"]["monthly_requests"] == answers["1"]["monthly_requests"]
+
+
+def test_the_bad_plan_example_stops_with_its_checks_until_each_confirm_is_acknowledged(
+        out: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(EXAMPLES.parent)
+    create_project(out, "bad", user="facilitator")
+    answers = yaml.safe_load((EXAMPLES / "answers-bad-plan.yaml").read_text(encoding="utf-8"))
+    console, _ = quiet_console()
+    refused: list[str] = []
+    for _ in range(6):  # each rerun goes on from the step that refused (progress is kept)
+        session = open_session(out, "bad")
+        try:
+            run_chat(session, console, StreamReader(io.StringIO(""), console), AnswerPlan(answers, yes=True))
+            break
+        except AnswersRefused as exc:
+            ids = re.findall(r"^  - (?:confirm|check) ([A-Z-]+):", str(exc), re.M)
+            assert ids and all(f"  - confirm {i}:" in str(exc) for i in ids), "only confirm checks stand"
+            refused += ids
+            answers.setdefault("acknowledge", {}).update({i: f"Accepted for the pilot ({i})" for i in ids})
+        finally:
+            session.close()
+    assert sorted(refused) == sorted(["FEW-TRAINING-EXAMPLES", "LABELLED-COUNT-MISMATCH", "LORA-ALPHA-RATIO",
+                                      "TRAIN-FILE-SMALL", "EVAL-CADENCE", "TRACKER-NOT-REPORTED",
+                                      "REGRESSION-BUDGETS-DIFFER"])
+    sidecar = read_sidecar(out / "bad")
+    assert sidecar["workflow_status"] == "complete"
+    log = (out / "bad" / "decision-log.md").read_text(encoding="utf-8")
+    assert all(f"## ACK-{i}: " in log for i in refused)
+    # cairn status says the spec is approved, and notices an edit made after the approval
+    from workflow.review import project_status
+
+    status = project_status(load_pack(None), sidecar, out / "bad")
+    assert status["training_spec"]["approved"] and status["training_spec"]["unchanged"]
+    spec = out / "bad" / "phase-2-training" / "training-spec.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert not project_status(load_pack(None), sidecar, out / "bad")["training_spec"]["unchanged"]
