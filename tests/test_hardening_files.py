@@ -242,3 +242,32 @@ def test_a_half_created_folder_is_completed_and_a_foreign_folder_explained(out: 
     with pytest.raises(ProjectError, match="exists but is not a Cairn project"):
         create_project(out, "notes", user="u", pack_ref=str(MINI))
     assert (foreign / "todo.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_current_step_missing_from_the_pack_is_refused_before_the_sidecar_is_rewritten(project: Path,
+                                                                                        out: Path) -> None:
+    from workflow.errors import ProjectError
+
+    path = project / "sidecar.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("currentStep: '1'", "currentStep: zz"),
+                    encoding="utf-8")
+    before = path.read_bytes()
+    assert b"currentStep: zz" in before
+    with pytest.raises(ProjectError, match="currentStep 'zz' is not a step of pack mini"):
+        open_session(out, "p")
+    assert path.read_bytes() == before
+
+
+def test_a_document_that_is_a_folder_is_refused_in_one_line(project: Path) -> None:
+    (project / "phase-0-scoping" / "scope.md").mkdir()
+    with pytest.raises(UnsafePathError, match="scope.md is not a regular file"):
+        write_project_file(project, "phase-0-scoping/scope.md", "# Scope\n")
+
+
+def test_the_full_export_survives_a_document_that_is_not_utf8(project: Path) -> None:
+    from workflow.packs import load_pack
+    from workflow.summary import project_markdown
+
+    (project / "phase-0-scoping" / "scope.md").write_bytes(b"# Scope\ncaf\xe9\n")
+    text = project_markdown(load_pack(MINI), read_sidecar(project), project, full=True)
+    assert "caf\ufffd" in text

@@ -113,6 +113,11 @@ class Session:
             self.engine = Engine(pack=self.pack, project_dir=self.folder, config=self.config,
                                  knowledge=self.knowledge)
             self._graph = build_graph(self.engine, self._saver)
+            step = sidecar.get("currentStep")
+            if step is not None and str(step) not in self.pack.steps and sidecar.get("workflow_status") != "complete":
+                # Refused before the sidecar is rewritten: a damaged file stays as its owner left it.
+                raise ProjectError(f"{self.folder / 'sidecar.yaml'}: currentStep '{step}' is not a step of pack "
+                                   f"{self.pack.name} (steps: {', '.join(self.pack.steps)}); fix currentStep by hand")
             sidecar["lastContinued"] = now_iso()
             write_sidecar(self.folder, sidecar)
         except BaseException:

@@ -68,5 +68,7 @@ def project_markdown(pack: Pack, sidecar: dict[str, Any], folder: Path, *, full:
     if full:
         for d in documents:
             if d.endswith(".md"):
-                out += ["", "---", "", f"<!-- {d} -->", "", (folder / d).read_text(encoding="utf-8").strip()]
+                # errors="replace": a document saved in another encoding must not stop the export.
+                text = (folder / d).read_text(encoding="utf-8", errors="replace").strip()
+                out += ["", "---", "", f"<!-- {d} -->", "", text]
     return "\n".join(out) + "\n"
