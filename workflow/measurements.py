@@ -15,6 +15,8 @@ from workflow.errors import CairnError, DataError
 
 # Metrics a report leads with; the rest follow in the order the comparison lists them.
 _HEADLINE = ("pass_rate", "error_rate", "latency_ms", "cost_usd", "input_tokens", "output_tokens")
+# The method measures every run 3 to 5 times: fewer hides the spread, more rarely changes a decision.
+REPEATS = (3, 5)
 
 
 def run_folder(value: Any) -> Path:
@@ -28,8 +30,9 @@ def _number(value: float) -> str:
 
 
 def run_summary(value: Any) -> tuple[dict[str, Any], str | None]:
-    """`{"markdown", "metrics": {name: {mean, ci_low, ci_high, n}}, "repeat", "n_cases"}` for
-    a run folder, or an empty summary and the problem. Never raises."""
+    """`{"markdown", "metrics": {name: {mean, ci_low, ci_high, n}}, "repeat", "n_cases", "path",
+    "cases_sha256"}` for a run folder, or an empty summary and the problem. A run with fewer
+    than 3 or more than 5 repetitions is a problem too (the method's REPEATS). Never raises."""
     from workflow.evaluation.rundir import read_run
 
     try:
@@ -37,19 +40,25 @@ def run_summary(value: Any) -> tuple[dict[str, Any], str | None]:
     except CairnError as exc:
         return {"markdown": f"_Run summary unavailable: {exc}_", "metrics": {}, "repeat": 0, "n_cases": 0}, \
             str(exc)
+    problem = None
+    if not REPEATS[0] <= summary.repeat <= REPEATS[1]:
+        problem = (f"{run_folder(value)} has {summary.repeat} repetitions per case; the method runs every case "
+                   f"{REPEATS[0]} to {REPEATS[1]} times: re-run with cairn eval run --repeat {REPEATS[0]}")
     metrics = {name: {"mean": m.mean, "std": m.std, "ci_low": m.ci_low, "ci_high": m.ci_high, "n": m.n}
                for name, m in summary.metrics.items()}
-    rows = ["| metric | mean | std | 95% CI | n |", "| --- | ---: | ---: | --- | ---: |"]
+    rows = ["| metric | mean | std (cases) | 95% CI (over cases) | cases |", "| --- | ---: | ---: | --- | ---: |"]
     rows += [f"| {name} | {m['mean']:.4g} | {m['std']:.3g} | [{m['ci_low']:.4g}, {m['ci_high']:.4g}] | {m['n']} |"
              for name, m in metrics.items()]
-    return {"markdown": "\n".join(rows), "metrics": metrics, "repeat": summary.repeat,
-            "n_cases": summary.n_cases}, None
+    return {"markdown": "\n".join(rows), "metrics": metrics, "repeat": summary.repeat, "n_cases": summary.n_cases,
+            "path": str(run_folder(value)), "cases_sha256": summary.cases_sha256}, problem
 
 
 def comparison(reference: Any, candidate: Any) -> tuple[dict[str, Any], str | None]:
     """The paired comparison of candidate against reference as
     `{"metrics": [{metric, mean_diff, ci_low, ci_high, verdict, ...}], "effect", "markdown", ...}`
-    (differences are candidate - reference), or an empty one and the problem. Never raises."""
+    (differences are candidate - reference), or an empty one and the problem. Runs measured
+    under other conditions (cases, repetitions, concurrency, output key) or of unchanged
+    application files are a problem: the method compares one change at a time. Never raises."""
     from workflow.evaluation.comparison import compare_runs
 
     try:
@@ -60,18 +69,24 @@ def comparison(reference: Any, candidate: Any) -> tuple[dict[str, Any], str | No
             str(exc)
     metrics: list[dict[str, Any]] = [
         {"metric": m.metric, "a_mean": m.a_mean, "b_mean": m.b_mean, "mean_diff": m.mean_diff,
-         "ci_low": m.ci_low, "ci_high": m.ci_high, "p_value": m.p_value, "verdict": m.verdict}
+         "ci_low": m.ci_low, "ci_high": m.ci_high, "p_value": m.p_value, "verdict": m.verdict, "gated": m.gated}
         for m in result.metrics]
     ordered = [m for name in _HEADLINE for m in metrics if m["metric"] == name]
     ordered += [m for m in metrics if m["metric"] not in _HEADLINE]
     effect = "; ".join(f"{m['metric']} {_number(m['mean_diff'])} [{m['ci_low']:.4g}, {m['ci_high']:.4g}] "
-                       f"{m['verdict']}" for m in ordered[:4])
+                       f"p={m['p_value']:.2g} {m['verdict']}{'' if m['gated'] else ' (not gated)'}"
+                       for m in ordered[:4])
     rows = ["| metric | reference | candidate | difference | 95% CI | p | verdict |",
             "| --- | ---: | ---: | ---: | --- | ---: | --- |"]
     rows += [f"| {m['metric']} | {m['a_mean']:.4g} | {m['b_mean']:.4g} | {_number(m['mean_diff'])} | "
-             f"[{m['ci_low']:.4g}, {m['ci_high']:.4g}] | {m['p_value']:.3g} | {m['verdict']} |" for m in ordered]
+             f"[{m['ci_low']:.4g}, {m['ci_high']:.4g}] | {m['p_value']:.3g} | "
+             f"{m['verdict']}{'' if m['gated'] else ' (not gated)'} |" for m in ordered]
+    same_run = run_folder(reference).resolve() == run_folder(candidate).resolve()
+    problems = [*result.mismatches, *(n for n in result.notes if "no change was applied" in n and not same_run)]
     return {"metrics": ordered, "effect": effect, "markdown": "\n".join(rows), "n_cases": result.n_cases,
-            "mcnemar_verdict": result.mcnemar_verdict}, None
+            "mcnemar_verdict": result.mcnemar_verdict, "mcnemar_p": result.mcnemar.p_value,
+            "mismatches": problems, "reference": str(run_folder(reference)), "candidate": str(run_folder(candidate)),
+            "by_metric": {m["metric"]: m for m in ordered}}, "; ".join(problems) or None
 
 
 def goals_text(value: Any) -> tuple[str, str | None]:
