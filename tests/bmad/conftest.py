@@ -13,6 +13,10 @@ BMAD = FIXTURES / "bmad"
 AI_LITE = BMAD / "ai-lite"
 WRAPPED = BMAD / "wrapped"
 FLAT = BMAD / "flat"
+AI_BODY = BMAD / "ai-body"  # AI-engineering style: documents named only in the bodies, templates/
+V62 = BMAD / "v62-architecture"  # BMAD-METHOD v6.2 style: no frontmatter, next step named in the body
+MODES = BMAD / "prd-modes"  # workflow-create-*.md + steps-c/
+SKILL = BMAD / "skill-brief"  # SKILL.md + steps/ + templates/ + customize.toml
 
 
 @pytest.fixture

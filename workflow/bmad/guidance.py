@@ -34,7 +34,8 @@ _FACILITATOR = re.compile(r"rule|protocol|boundar|success|failure|critical|manda
 _ASKS = re.compile(r"success|metric|goal|role|persona", re.IGNORECASE)
 # Sections that tell the facilitator to produce something (no notes field; questions still asked).
 _WORK = re.compile(r"\b(?:save|generate|present|record|document|append|update|write|create)\b", re.IGNORECASE)
-_SCOPE_LINE = re.compile(r"\b(?:focus\s+(?:only\s+)?on|forbidden\s+to\s+discuss|out of scope)\b", re.IGNORECASE)
+_SCOPE_LINE = re.compile(r"\b(?:focus\s+(?:only\s+)?on|forbidden\s+to\s+(?:discuss|proceed\s+without)|out of scope)\b",
+                         re.IGNORECASE)
 _SAVED_CLAIM = re.compile(r"has been saved|have been saved|saved to:|✓ saved|files? (?:were|was) saved", re.IGNORECASE)
 _RULE_MARK = re.compile(r"^[\s>*_-]*(?:🛑|🚫|⛔|⚠️|📖|🔄|📋|✅|❌|💾|🎯|💬|🚨)")
 _NUMBERED = re.compile(r"^\s*(?:step\s+)?\d+[a-z]?\s*[.):]", re.IGNORECASE)

@@ -1,0 +1,121 @@
+"""What a BMAD step's text becomes: the questions a user is asked, the guidance they see (and the
+facilitator rules they do not), the gate items, knowledge calls with their placeholders filled,
+menus that keep BMAD's meaning, and personas from XML agent configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.bmad.conftest import AI_BODY, walk_to
+from tests.conftest import FakeKnowledge, open_session
+from workflow.packs import load_pack
+from workflow.session import create_project
+
+
+def test_questions_come_from_ask_lines_table_rows_numbered_prompts_and_question_trees() -> None:
+    pack = load_pack(AI_BODY)
+    asks = {name: f.ask for name, f in pack.step("1").meta.form.items()}
+    assert asks["primary_use_case_q1"] == ("Which support request should the assistant handle first, and what "
+                                           "does a good answer contain?"), "Ask user: \"…\""
+    assert asks["success_metrics_q1"] == "Accuracy: What share of answers must be correct (in %)?"
+    assert asks["success_metrics_q2"] == "Latency: How fast must an answer arrive (p95, in ms)?"
+    assert asks["data_sources_q1"] == ("Which systems hold past tickets and help articles? "
+                                       "(e.g. Zendesk, Confluence)"), "a numbered prompt keeps its examples"
+    assert not any("sidecar" in (a or "") for a in asks.values()), "'Check whether …?' is the facilitator's job"
+    tree = [f.ask for n, f in pack.step("2").meta.form.items() if n.startswith("build_or_buy")]
+    assert tree == ["Is the assistant critical to the support business?",
+                    "Does it need data that may not leave your infrastructure?"], "Q1:/Q2: of a fenced tree"
+
+
+def test_facilitator_rules_and_false_saved_claims_are_not_shown_to_the_user() -> None:
+    step = load_pack(AI_BODY).step("1")
+    shown = step.guidance()
+    for hidden in ("NEVER generate content", "YOU ARE A FACILITATOR", "have been saved", "decision-log.md (REQ-001)",
+                   "Menu Handling", "SUCCESS METRICS", "LOAD CONTEXT"):
+        assert hidden not in shown, hidden
+    assert step.sections[0].heading == "Scope of this step"
+    assert "Focus only on the business problem, not on technology" in step.sections[0].text
+    assert "FORBIDDEN to discuss model choices (that is Step 2)" in step.sections[0].text
+
+
+def test_decision_ids_story_sections_and_continue_conditions_become_gate_items() -> None:
+    pack = load_pack(AI_BODY)
+    one, two = pack.step("1").meta, pack.step("2").meta
+    assert [(d.id, d.title) for d in one.decisions] == [("REQ-001", "Primary use case and success metrics")]
+    assert [(d.id, d.title) for d in two.decisions] == [("BUILD-001", "Build vs buy"),
+                                                        ("ARCH-001", "Architecture direction")]
+    assert [d.id for d in pack.step("3").meta.decisions] == ["TRAIN-001"], "'log TRAIN-001 (base model)'"
+    assert two.stories is not None and two.stories.prefix == "ARCH"
+    assert [g.message.split(" (")[0] for g in one.guards] == [
+        "Continue only when the primary use case has a measurable success metric"]
+    assert not any("select" in g.message.lower() for s in pack.steps.values() for g in s.meta.guards), \
+        "'ONLY proceed when user selects C' is the menu's rule, which the engine enforces anyway"
+
+
+def test_continue_is_refused_until_the_decision_and_the_condition_exist(out: Path) -> None:
+    create_project(out, "g", user="tester", pack_ref=str(AI_BODY))
+    session = open_session(out, "g")
+    try:
+        prompt = session.current()
+        while prompt["kind"] == "question":
+            prompt = session.send("")
+        assert prompt["kind"] == "menu"
+        refused = session.send("C")
+        assert refused["step"]["id"] == "1"
+        missing = next(m for m in refused["messages"] if m["kind"] == "refusal")["missing"]
+        assert "decision: REQ-001 (Primary use case and success metrics)" in missing
+        assert any(m.startswith("Continue only when the primary use case has a measurable success metric")
+                   for m in missing)
+        prompt = session.send("A")  # [A] Advanced Elicitation reopens the questions in scripted mode
+        answers = {"req_001_choice": "Refunds first", "req_001_rationale": "most tickets", "gate_1_1": "yes"}
+        while prompt["kind"] == "question":
+            prompt = session.send(answers.get(prompt["field"], ""))
+        assert prompt["missing"] == []
+        assert session.send("C")["step"]["id"] == "2"
+    finally:
+        session.close()
+
+
+def test_knowledge_calls_are_sent_with_their_placeholders_filled_from_the_sidecar(out: Path) -> None:
+    pack = load_pack(AI_BODY)
+    assert [(k.tool, k.text) for k in pack.step("2").meta.knowledge] == [
+        ("get_decisions", "RAG vs fine-tuning for {architecture} support assistants"),
+        ("get_patterns", "{architecture} reference architecture"),  # `Query: get_patterns with topic: "…"`
+        ("get_warnings", "fine-tuning {data_volume}")]
+    create_project(out, "k", user="tester", pack_ref=str(AI_BODY))
+    knowledge = FakeKnowledge()
+    session = open_session(out, "k", knowledge)
+    try:
+        walk_to(session, "2", kind="question", answers={"architecture": "fine-tuning"})
+    finally:
+        session.close()
+    assert knowledge.calls == [
+        ("get_decisions", {"topic": "RAG vs fine-tuning for fine-tuning support assistants", "limit": 5}),
+        ("get_patterns", {"topic": "fine-tuning reference architecture", "limit": 5}),
+        ("get_warnings", {"topic": "fine-tuning", "limit": 5})], "an unfilled {data_volume} is dropped"
+
+
+def test_advanced_elicitation_and_party_mode_keep_their_bmad_meaning() -> None:
+    pack = load_pack(AI_BODY)
+    menu = [(m.key, m.label, m.action) for m in pack.step("1").meta.menu]
+    assert menu == [("A", "Advanced Elicitation", "revise"), ("C", "Continue to Step 2", "continue")]
+    assert any("[P] 'Party Mode' brings other agents into the conversation" in w for w in pack.warnings)
+    assert [(m.key, m.action) for m in pack.step("2").meta.menu] == [
+        ("R", "requery"), ("A", "revise"), ("P", "progress"), ("C", "continue")], "[P] View progress stays"
+
+
+def test_long_command_triggers_keep_their_whole_name(tmp_path: Path) -> None:
+    steps = tmp_path / "steps"
+    steps.mkdir()
+    (tmp_path / "workflow.md").write_text("# W\n\nStart with `steps/step-01-a.md`.\n", encoding="utf-8")
+    (steps / "step-01-a.md").write_text("# Step 1: A\n\n## MENU\n\n- `*create-architecture-doc` - write it\n"
+                                        "[C] Continue\n", encoding="utf-8")
+    keys = [m.key for m in load_pack(tmp_path).step("1").meta.menu]
+    assert keys == ["*create-architecture-doc", "C"]
+
+
+def test_a_persona_is_read_from_the_xml_agent_config_its_file_points_at() -> None:
+    noor = load_pack(AI_BODY).personas["analyst"]
+    assert (noor.name, noor.title, noor.icon) == ("Noor", "Business Analyst", "📊")
+    assert noor.style == "Asks for one number at a time and reads it back"
+    assert noor.principles == ("Measure before deciding", "A use case without a metric is a wish")
