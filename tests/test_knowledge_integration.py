@@ -35,7 +35,8 @@ def drive(out: Path, name: str, knowledge, monkeypatch: pytest.MonkeyPatch, stop
 def test_scripted_session_with_the_real_server_logs_queries_and_cites_them(out: Path, tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     create_project(out, "k", user="u")
-    client = McpKnowledgeClient(timeout_s=20, env={"CAIRN_CACHE_DIR": str(tmp_path / "cache")})
+    client = McpKnowledgeClient(timeout_s=20, env={"CAIRN_CACHE_DIR": str(tmp_path / "cache"),
+                                                   "CAIRN_KNOWLEDGE_RETRIEVAL": "bm25"})
     try:
         sidecar = drive(out, "k", client, monkeypatch, stop_after="2a")
     finally:

@@ -22,7 +22,7 @@ KnowledgeDir = Annotated[
 TYPES = ("decision", "pattern", "warning", "methodology", "checklist", "note")
 
 
-def _tools(knowledge_dir: Path | None) -> KnowledgeTools:
+def _tools(knowledge_dir: Path | None, dense_vectors: str = "off") -> KnowledgeTools:
     from workflow.context import current_settings
     from workflow.knowledge.index import open_index
     from workflow.knowledge.ingest import ingested_dir
@@ -32,7 +32,7 @@ def _tools(knowledge_dir: Path | None) -> KnowledgeTools:
     folder = knowledge_dir or shipped()
     store = ingested_dir(current_settings().output_dir)
     with _status("Loading the knowledge index"):
-        return KnowledgeTools(open_index(folder, store))
+        return KnowledgeTools(open_index(folder, store, dense_vectors=dense_vectors))
 
 
 class _status:
@@ -70,7 +70,7 @@ def serve(
     from workflow.knowledge.server import build_server, parse_http, serve_http, serve_stdio
 
     address = parse_http(http) if http else None
-    server = build_server(_tools(knowledge_dir))
+    server = build_server(_tools(knowledge_dir, "background"))
     if address is None:
         serve_stdio(server)  # a token has no meaning on stdio: the client owns the process
         return
@@ -97,7 +97,7 @@ def search(
 
     if type_ is not None and type_ not in TYPES:
         raise ConfigError(f"--type {type_}: expected one of {', '.join(TYPES)}")
-    tools = _tools(knowledge_dir)
+    tools = _tools(knowledge_dir, "wait")
     if not query.strip():
         raise ConfigError("the search query is empty; fix: give a question or keywords")
     response = tools.search(query, types=[type_] if type_ else None, limit=limit).model_dump(mode="json")

@@ -31,6 +31,10 @@ class Doc:
         parts.extend(_flatten(self.content))
         return "\n".join(parts)
 
+    def dense_text(self) -> str:
+        """What the embedding model reads: title, summary, then the content (it stops at 256 tokens)."""
+        return "\n".join([f"{self.title}.", self.summary, *_flatten(self.content)])
+
     def heading_text(self) -> str:
         """The short field: what the document is called and tagged with."""
         return " ".join([self.title, *(topic.replace("-", " ") for topic in self.topics)])

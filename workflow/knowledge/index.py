@@ -13,7 +13,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bm25s
 import numpy as np
@@ -24,6 +24,9 @@ from workflow.knowledge.document import Doc, doc_from_entry
 from workflow.knowledge.ingest import ingested_files, load_ingested
 from workflow.knowledge.loader import entry_files, load_entries
 from workflow.knowledge.tokens import tag_terms, tokenize
+
+if TYPE_CHECKING:
+    from workflow.knowledge.dense import DenseVectors
 
 # Bump when tokenization, scoring inputs or the cache layout change: old caches are then ignored.
 INDEX_VERSION = "3"
@@ -56,6 +59,8 @@ class KnowledgeIndex:
     def __init__(self, docs: list[Doc], body: bm25s.BM25, heading: bm25s.BM25, key: str = "") -> None:
         self.docs = docs
         self.key = key
+        # Set by open_index when hybrid retrieval is on (workflow/knowledge/dense.py).
+        self.dense: DenseVectors | None = None
         self._body = body
         self._heading = heading
         self._by_id = {doc.id: position for position, doc in enumerate(docs)}
@@ -150,6 +155,12 @@ class KnowledgeIndex:
         order = candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
         return [(self.docs[position], float(scores[position])) for position in order]
 
+    def type_mask(self, types: Collection[str] | None) -> np.ndarray:
+        """True for every document of one of `types` (all documents when None)."""
+        if types is None:
+            return np.ones(len(self.docs), dtype=bool)
+        return np.isin(self._types, list(types))
+
     def of_types(self, types: Collection[str]) -> list[Doc]:
         return [doc for doc in self.docs if doc.type in types]
 
@@ -199,26 +210,38 @@ def build_index(knowledge_dir: Path, ingested_dir: Path | None = None, key: str 
 
 
 def open_index(
-    knowledge_dir: Path, ingested_dir: Path | None = None, cache_dir: Path | None = None
+    knowledge_dir: Path, ingested_dir: Path | None = None, cache_dir: Path | None = None, *, dense_vectors: str = "wait"
 ) -> KnowledgeIndex:
     """The index for these sources, from the on-disk cache when it matches, else built and cached.
 
+    When hybrid retrieval is on (workflow/knowledge/dense.py), `dense_vectors` says how the
+    document vectors load: "wait" (before returning), "background" (a server: BM25 answers
+    until they are ready) or "off" (commands that do not search).
     A cache folder that cannot be written only costs speed (a note on stderr).
-    Raises KnowledgeError when an entry or chunk file is invalid.
+    Raises KnowledgeError when an entry or chunk file is invalid, or hybrid retrieval is
+    requested without the dense extra.
     """
+    from workflow.knowledge import dense
+
     key = fingerprint(knowledge_dir, ingested_dir)
     root = (cache_dir or cache_root()) / "knowledge-index"
     folder = root / key
+    index: KnowledgeIndex | None = None
     if (folder / "docs.json").is_file():
         try:
-            return KnowledgeIndex.load(folder)
+            index = KnowledgeIndex.load(folder)
         except (OSError, ValueError, KeyError) as exc:
             print(f"note: rebuilding the knowledge index cache ({exc})", file=sys.stderr)
-    index = build_index(knowledge_dir, ingested_dir, key)
-    try:
-        _store(index, root, folder)
-    except OSError as exc:
-        print(f"note: knowledge index not cached ({exc})", file=sys.stderr)
+    if index is None:
+        index = build_index(knowledge_dir, ingested_dir, key)
+        try:
+            _store(index, root, folder)
+        except OSError as exc:
+            print(f"note: knowledge index not cached ({exc})", file=sys.stderr)
+    if dense_vectors != "off" and dense.wanted():
+        texts = [doc.dense_text() for doc in index.docs]
+        index.dense = dense.DenseVectors.for_texts(texts, folder / f"dense-{dense.MODEL_NAME}.npy",
+                                                   background=dense_vectors == "background")
     return index
 
 

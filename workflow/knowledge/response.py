@@ -26,7 +26,8 @@ class _Result(_Out):
     title: str
     topics: list[str]
     summary: str
-    score: float = Field(description="Relevance (BM25 plus tag boost); 0 for unranked listings.")
+    score: float = Field(description="Relevance (BM25 plus tag boost, or the fused rank score in hybrid "
+                                     "search); 0 for unranked listings.")
     source: SourceRef
 
 
@@ -115,7 +116,9 @@ class Metadata(_Out):
         description="false when no entry cleared the relevance floor: the base has no answer to this query.")
     note: str | None = Field(default=None, description="Set when answered is false: what that means for the caller.")
     result_count: int
-    search_type: Literal["bm25", "list"] = Field(description="bm25: ranked by relevance; list: unranked.")
+    search_type: Literal["bm25", "hybrid", "list"] = Field(
+        description="bm25: ranked by BM25 relevance; hybrid: BM25 and dense embeddings fused by reciprocal rank; "
+                    "list: unranked.")
     latency_ms: float
     sources_cited: list[str] = Field(description="Ids of the sources the results cite, in result order.")
 

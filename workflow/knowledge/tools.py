@@ -7,8 +7,10 @@ import time
 from collections.abc import Collection
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import Field, ValidationError, validate_call
 
+from workflow.knowledge.dense import fuse
 from workflow.knowledge.document import Doc
 from workflow.knowledge.index import KnowledgeIndex
 from workflow.knowledge.loader import KnowledgeError
@@ -38,6 +40,13 @@ TOPIC_FLOOR = 0.2
 # Below it the response is empty with `answered: false`: "no entry covers this" is an
 # answer, and a better one than confident-looking unrelated entries.
 RELEVANCE_FLOOR = 0.8
+# Hybrid retrieval also keeps a document whose embedding is at least this close to the
+# question (cosine, all-MiniLM-L6-v2) even when few of its words match: that is what the
+# dense half is for. Off-topic questions measured at most 0.30 (benchmarks/knowledge_heldout.yaml
+# and a few more), so 0.45 leaves a margin.
+DENSE_FLOOR = 0.45
+# How deep each ranking goes before fusion.
+FUSION_DEPTH = 50
 NO_ANSWER = ("No entry in the knowledge base covers this; treat it as an open question "
              "(check current primary sources) rather than relying on unrelated entries.")
 
@@ -75,8 +84,28 @@ class KnowledgeTools:
     def search(self, query: str, *, types: Collection[str] | None = None, limit: int = 10) -> EntryResponse:
         """Full-text search over every document (entries and ingested notes), optionally by type."""
         started = time.perf_counter()
+        if self.index.dense is not None and self.index.dense.ready():
+            return _entries(query, self._hybrid(query, types, limit), "hybrid", started)
         ranked = self._relevant(query, self.index.rank(query, types=types, limit=limit))
         return _entries(query, ranked, "bm25", started)
+
+    def _hybrid(self, query: str, types: Collection[str] | None, limit: int) -> list[tuple[Doc, float]]:
+        """BM25 and dense rankings of the documents that clear either floor, fused by
+        reciprocal rank; the score is the fused score."""
+        index = self.index
+        assert index.dense is not None
+        bm25 = index.scores(query)
+        evidence = bm25 * np.array(index.coverage(query, list(range(len(index.docs)))), dtype=np.float32)
+        similarity = index.dense.similarities(query)
+        allowed = index.type_mask(types)
+        keep = allowed & ((evidence >= RELEVANCE_FLOOR) | (similarity >= DENSE_FLOOR))
+        candidates = np.flatnonzero(keep)
+        lexical = candidates[bm25[candidates] > 0]
+        by_bm25 = lexical[np.argsort(-bm25[lexical], kind="stable")][:FUSION_DEPTH]
+        by_dense = candidates[np.argsort(-similarity[candidates], kind="stable")][:FUSION_DEPTH]
+        fused = fuse([by_bm25.tolist(), by_dense.tolist()])
+        order = sorted(fused, key=lambda position: (-fused[position], position))[:limit]
+        return [(index.docs[position], fused[position]) for position in order]
 
     def _relevant(self, query: str, ranked: list[tuple[Doc, float]]) -> list[tuple[Doc, float]]:
         """The ranked documents that clear RELEVANCE_FLOOR, in order."""
