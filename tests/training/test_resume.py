@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from workflow.training.launch import TrainRequest, train
+from workflow.training.runs import RunState, status_of
 
 from .helpers import write_spec
 
@@ -52,6 +54,7 @@ def test_sigkill_after_a_checkpoint_then_resume_reaches_the_uninterrupted_losses
     (run_dir,) = (tmp_path / "killed" / "runs").iterdir()
     state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
     assert state["status"] == "running" and not (run_dir / "adapter").exists()
+    assert status_of(RunState(**state)) == "dead"  # what `cairn status` shows: its process is gone
 
     resumed = subprocess.run(_cairn("--spec", str(killed_spec), "--resume", "--no-eval"), capture_output=True,
                              text=True, env=subprocess_env, cwd=tmp_path, timeout=300)
@@ -77,3 +80,28 @@ def test_resume_with_nothing_unfinished_says_to_start_a_new_run(tmp_path: Path, 
     spec = write_spec(tmp_path, tiny_model)
     with pytest.raises(TrainingError, match="nothing to resume: every run in .* finished .* without --resume"):
         train(TrainRequest(spec_file=spec, resume=True, show_bar=False))
+
+
+def test_resume_takes_a_new_report_to_and_writes_it_into_the_resolved_config(
+        tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflow.training import launch, trainer
+
+    spec = write_spec(tmp_path, tiny_model)
+    run_dir = Path(train(TrainRequest(spec_file=spec, max_steps=1, evaluate=False, show_bar=False)).data["run_dir"])
+    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+    (run_dir / "state.json").write_text(json.dumps({**state, "status": "interrupted"}), encoding="utf-8")
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(launch, "require_trackers", lambda names: seen.setdefault("checked", names))
+
+    def stop(spec: object, **kwargs: object) -> object:
+        seen["resolved"] = kwargs["resolved"]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "execute", stop)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainRequest(spec_file=spec, resume=True, report_to=("tensorboard",), show_bar=False))
+    assert seen["checked"] == ["tensorboard"]
+    assert seen["resolved"]["stages"]["sft"]["trl"]["report_to"] == ["tensorboard"]  # type: ignore[index]
+    on_disk = yaml.safe_load((run_dir / "resolved-config.yaml").read_text(encoding="utf-8"))
+    assert on_disk["stages"]["sft"]["trl"]["report_to"] == ["tensorboard"]
+    assert on_disk["spec"]["evaluation"]["report_to"] == ["tensorboard"]

@@ -22,6 +22,7 @@ from workflow.fileio import atomic_write_text
 from workflow.training.approval import check_approval, file_sha256, monthly_requests, record_run, spec_path_of
 from workflow.training.chat_templates import TemplatePlan
 from workflow.training.configs import Device, detect_device, peft_args, resolve_precision, trl_args
+from workflow.training.deps import require_trackers
 from workflow.training.estimate import estimate_cost, estimate_markdown
 from workflow.training.params import local_model_dir
 from workflow.training.provenance import provenance
@@ -313,9 +314,10 @@ def _run(spec: TrainingSpec, target: _Target, request: TrainRequest, run: Run, r
     state = run.read_state() if request.resume else None
     if state is None:
         state = run.new_state(method=spec.method, spec_sha256=resolved["spec_sha256"])
-    state.status, state.error = "running", None
     if is_main_process():
-        run.write_state(state)
+        run.mark_running(state)
+    else:
+        state.status, state.error = "running", None
     options = RunOptions(max_steps=request.max_steps, merge=request.merge, evaluate=request.evaluate,
                          resume=request.resume, show_bar=request.show_bar)
     outcome = execute(spec, run=run, plan=plan, state=state, resolved=resolved, options=options, device=device)
@@ -363,6 +365,14 @@ def train(request: TrainRequest) -> TrainResult:
         if request.dry_run or request.estimate:
             raise TrainingError("--resume continues a run; it cannot be combined with --dry-run or --estimate")
         spec, run, resolved = _resume(target, request)
+        if request.report_to:  # trackers may change on resume; the trained data and settings may not
+            spec = _with_trackers(spec, request.report_to)
+            require_trackers(list(spec.evaluation.report_to))
+            for entry in resolved["stages"].values():
+                entry["trl"]["report_to"] = list(spec.evaluation.report_to)
+            resolved["spec"]["evaluation"]["report_to"] = list(spec.evaluation.report_to)
+            if is_main_process():
+                atomic_write_text(run.resolved_config, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
         plan = plan_data(spec)
         return _run(spec, target, request, run, resolved, plan, detect_device())
     spec = load_spec(target.spec_path)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +26,9 @@ from typing import Any, Literal
 from workflow.fileio import atomic_write_text
 
 __all__ = ["MetricsLog", "Run", "RunState", "is_main_process", "last_run_summary", "list_runs", "new_run",
-           "newest_unfinished", "runs_dir_of"]
+           "newest_unfinished", "runs_dir_of", "status_of"]
 
-Status = Literal["running", "interrupted", "failed", "finished"]
+Status = Literal["running", "interrupted", "failed", "finished"]  # `status_of` adds "dead"
 PHASE_FOLDER = "phase-2-training"
 
 
@@ -42,6 +43,8 @@ class RunState:
     finished_at: str | None = None
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    pid: int | None = None  # the process that marked it running, to tell a dead run from a live one
+    host: str | None = None
 
 
 def _now() -> str:
@@ -102,7 +105,14 @@ class Run:
         atomic_write_text(self.dir / "state.json", json.dumps(asdict(state), indent=2, default=str) + "\n")
 
     def new_state(self, *, method: str, spec_sha256: str) -> RunState:
-        return RunState(run_id=self.id, status="running", started_at=_now(), method=method, spec_sha256=spec_sha256)
+        return RunState(run_id=self.id, status="running", started_at=_now(), method=method, spec_sha256=spec_sha256,
+                        pid=os.getpid(), host=socket.gethostname())
+
+    def mark_running(self, state: RunState) -> None:
+        """Running in this process (a resumed run gets the new process's id)."""
+        state.status, state.error = "running", None
+        state.pid, state.host = os.getpid(), socket.gethostname()
+        self.write_state(state)
 
     def finish_state(self, state: RunState, status: Status, *, error: str | None = None) -> None:
         state.status = status
@@ -157,9 +167,11 @@ def last_run_summary(project_dir: Path) -> dict[str, Any] | None:
     if state is None:
         return None
     summary = state.summary
+    status = status_of(state)
     return {
         "run_id": state.run_id,
-        "status": state.status,
+        "status": status,
+        "resume": "cairn train --resume" if status in ("dead", "interrupted", "failed") else None,
         "method": state.method,
         "started_at": state.started_at,
         "finished_at": state.finished_at,
@@ -168,6 +180,26 @@ def last_run_summary(project_dir: Path) -> dict[str, Any] | None:
         "verdict": summary.get("verdict"),
         "path": str(run.dir),
     }
+
+
+def status_of(state: RunState) -> str:
+    """The state's status, or "dead" for a run marked running whose process is gone (killed with
+    kill -9 or by a power loss, without a chance to mark itself interrupted)."""
+    return "dead" if state.status == "running" and not _alive(state) else state.status
+
+
+def _alive(state: RunState) -> bool:
+    """Whether the process that marked the run running still exists; True when it cannot be told
+    (another host, or a state file written before pids were recorded)."""
+    if state.pid is None or state.host != socket.gethostname():
+        return True
+    try:
+        os.kill(state.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 class MetricsLog:
