@@ -23,6 +23,7 @@ _BY_WORD: tuple[tuple[MenuAction, tuple[str, ...]], ...] = (
     ("continue", ("continue", "proceed", "next step")),
     ("requery", ("re-query", "requery", "query", "knowledge", "search")),
     ("progress", ("progress", "status")),
+    ("review", ("review", "view", "show", "display", "summary")),  # the drafts of this visit
     ("skip", ("skip",)),
     ("revise", ("revise", "revisit", "refine", "redo", "edit", "analy", "deeper", "elicit")),
 )
