@@ -35,8 +35,9 @@ class UnsafePathError(ProjectError):
 
 
 class DiskError(ProjectError, OSError):
-    """The disk is full, read-only or not writable; nothing was half-written. Also an OSError,
-    so code that already handled OS failures keeps doing so."""
+    """The disk is full, read-only or not writable, or the path cannot hold the file (too long,
+    a folder in the way); nothing was half-written. Also an OSError, so code that already
+    handled OS failures keeps doing so."""
 
 
 class UnreadableFileError(CairnError):

@@ -28,6 +28,9 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _AT = os.open in os.supports_dir_fd and os.replace in os.supports_dir_fd and os.mkdir in os.supports_dir_fd
 # `.NAME.XXXXXXXX.tmp`: what the writers below leave behind when killed between create and rename.
 TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+# A path that cannot hold the file: too long, a folder in the way, a missing or non-folder parent.
+_PATH_ERRNOS = {errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.EBUSY, errno.EEXIST, errno.ENOENT,
+                errno.EINVAL, errno.ELOOP, errno.ENOTEMPTY}
 _DISK_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EROFS: "the file system is read-only",
                 errno.EACCES: "permission denied", errno.EPERM: "permission denied",
                 getattr(errno, "EDQUOT", -1): "the disk quota is exceeded"}
@@ -205,10 +208,14 @@ def disk_errors(path: Path) -> Iterator[None]:
         if isinstance(exc, DiskError | UnsafePathError):
             raise
         reason = _DISK_ERRNOS.get(exc.errno or 0)
-        if reason is None:
-            raise
-        raise DiskError(f"cannot write {path}: {reason}; free some space or fix the permissions and retry "
-                        "(nothing was changed)") from None
+        shown = str(path) if len(str(path)) <= 200 else str(path)[:197] + "..."
+        if reason is not None:
+            raise DiskError(f"cannot write {shown}: {reason}; free some space or fix the permissions and retry "
+                            "(nothing was changed)") from None
+        if exc.errno in _PATH_ERRNOS:
+            raise DiskError(f"cannot write {shown}: {exc.strerror or exc}; choose another path "
+                            "(nothing was changed)") from None
+        raise
 
 
 # ---- helpers ------------------------------------------------------------------------------------

@@ -52,11 +52,16 @@ def resolve_pack_path(pack: str | Path | None) -> Path:
     if pack is None or str(pack) in ("", "default", "ai-engineering"):
         return default_pack_dir()
     candidate = Path(pack)
-    if candidate.exists():
-        return candidate.resolve()
-    named = packs_dir() / str(pack)
-    if named.is_dir():
-        return named
+    try:
+        if candidate.exists():
+            return candidate.resolve()
+        named = packs_dir() / str(pack)
+        if named.is_dir():
+            return named
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        shown = str(pack) if len(str(pack)) <= 80 else str(pack)[:77] + "..."
+        raise PackError(f"pack '{shown}' cannot be looked up ({getattr(exc, 'strerror', None) or exc}); "
+                        "give a folder with a pack.yaml or a shipped pack name") from None
     raise PackError(f"pack '{pack}' not found: give a folder with a pack.yaml or a shipped pack name")
 
 

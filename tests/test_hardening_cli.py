@@ -1,0 +1,90 @@
+"""No traceback from the project and pack commands on any input: a bounded property-based fuzz of
+`cairn validate`, `new`, `status`, `decisions` and `export` with hostile names and paths (long,
+binary, separators, YAML syntax), against a real output folder. Each run ends with exit 0, 1 or 2
+(typer's usage error) and a message, never an uncaught exception."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from tests.cli_runner import run_cairn
+from tests.conftest import MINI
+
+# Names and paths a user or a script might pass by mistake or on purpose.
+HOSTILE = st.one_of(
+    st.text(min_size=0, max_size=40),
+    st.text(alphabet="ab/.\\-_:*&[]{}%~$ \t\n", min_size=1, max_size=30),
+    st.integers(min_value=200, max_value=5000).map(lambda n: "x" * n),
+    st.integers(min_value=50, max_value=300).map(lambda n: "/".join(["deep"] * n)),
+    st.sampled_from(["..", ".", "/", "../../etc", "/dev/null", "/dev/zero", "-", "--", "&a [*a]", "NUL", "con",
+                     "é" * 100, "\x00", "p\x00q", "*", "~", ".cairn", "sidecar.yaml"]),
+)
+FUZZ = settings(max_examples=15, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    code, out, err = run_cairn(argv, capsys, monkeypatch)
+    assert "Traceback" not in out + err, out + err
+    assert code in (0, 1, 2, 4), (code, out, err)
+    return code, err
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fuzz") / "output"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def inside(output: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run from a folder three levels inside the temporary tree, so relative paths stay in it."""
+    cwd = output.parent / "cwd" / "a" / "b"
+    cwd.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(cwd)
+    return cwd
+
+
+@FUZZ
+@given(path=HOSTILE)
+def test_validate_never_tracebacks_on_any_pack_path(path: str, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    if "\x00" in path:
+        path = path.replace("\x00", "")  # the OS cannot even receive a NUL in an argument
+    code, err = run(["validate", path], capsys, monkeypatch)
+    if code == 1:
+        assert err.strip(), "a refusal says why"
+
+
+@FUZZ
+@given(name=HOSTILE)
+def test_project_commands_never_traceback_on_any_name(name: str, output: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    name = name.replace("\x00", "")
+    for command in (["new", name, "--pack", str(MINI)], ["status", name], ["decisions", name], ["export", name]):
+        run(["--output", str(output), *command], capsys, monkeypatch)
+    created = [p for p in output.iterdir() if not p.name.startswith(".")]
+    for folder in created:
+        assert (folder / "sidecar.yaml").is_file(), f"{folder} is a whole project or absent"
+        shutil.rmtree(folder)
+
+
+@FUZZ
+@given(target=HOSTILE)
+def test_export_never_tracebacks_on_any_output_path(target: str, output: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (output / "exp").exists():
+        run(["--output", str(output), "new", "exp", "--pack", str(MINI)], capsys, monkeypatch)
+    target = target.replace("\x00", "")
+    if target.startswith("/"):
+        target = str(output / "exports") + target  # never write over the machine's own files
+    where = os.path.normpath(os.path.join(os.getcwd(), target.replace("\\", "/")))
+    assume(Path(where).is_relative_to(output.parent) and "~" not in target)
+    run(["--output", str(output), "export", "exp", "--out", target], capsys, monkeypatch)
