@@ -141,11 +141,12 @@ class Engine:
             persona = self.pack.personas.get(step.meta.agent)
             message = {"kind": "pushback", "persona": persona.name if persona else step.meta.agent,
                        "field": name, "value": answers.get(name), "checks": pushback.get("checks") or []}
+            error = state.get("field_error")  # a new value that did not fit: say so, not the objection again
             return {
                 "kind": "question", "step": self.step_info(step), "field": name, "type": spec.type,
                 "ask": t("pushback_ask", self.language, field=name), "help": None, "choices": spec.choices,
-                "default": answers.get(name), "required": spec.required, "error": None, "pushback": True,
-                "messages": list(state.get("outbox") or []) + [message], "skippable": False,
+                "default": answers.get(name), "required": spec.required, "error": error, "pushback": True,
+                "messages": list(state.get("outbox") or []) + ([] if error else [message]), "skippable": False,
                 "visit": state.get("visit", 1), "result": state.get("result"),
             }
         for name, spec in step.meta.form.items():
