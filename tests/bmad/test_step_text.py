@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.bmad.conftest import AI_BODY, walk_to
 from tests.conftest import FakeKnowledge, open_session
 from workflow.packs import load_pack
@@ -119,3 +121,29 @@ def test_a_persona_is_read_from_the_xml_agent_config_its_file_points_at() -> Non
     assert (noor.name, noor.title, noor.icon) == ("Noor", "Business Analyst", "📊")
     assert noor.style == "Asks for one number at a time and reads it back"
     assert noor.principles == ("Measure before deciding", "A use case without a metric is a wish")
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("Save output to `{output_folder}/{project_name}/phase-1-feature/data-spec.md`", "phase-1-feature/data-spec.md"),
+    ("- Append the final content to `{planning_artifacts}/architecture.md`", "phase-0-workflow/architecture.md"),
+    ("Populate {planning_artifacts}/epics.md with the epics", "phase-0-workflow/epics.md"),
+    ("Copy `../brief-template.md` to `{output_folder}/brief-{{project_name}}-{{date}}.md`",
+     "phase-0-workflow/brief.md"),
+])
+def test_a_document_named_in_a_body_line_is_the_steps_output(tmp_path: Path, line: str, expected: str) -> None:
+    steps = tmp_path / "steps"
+    steps.mkdir()
+    (tmp_path / "workflow.md").write_text("# W\n\nRead fully and follow `./steps/step-01-a.md`.\n", encoding="utf-8")
+    (steps / "step-01-a.md").write_text(f"# Step 1: A\n\n## SEQUENCE\n\n### 1. Save\n\n{line}\n\n"
+                                        "## LOAD CONTEXT\n\n**File:** `{output_folder}/prd.md`\n", encoding="utf-8")
+    assert [o.path for o in load_pack(tmp_path).step("1").meta.outputs] == [expected]
+
+
+def test_a_summary_box_inside_the_menu_section_is_not_a_menu(tmp_path: Path) -> None:
+    steps = tmp_path / "steps"
+    steps.mkdir()
+    (tmp_path / "workflow.md").write_text("# W\n\nStart with `steps/step-01-a.md`.\n", encoding="utf-8")
+    (steps / "step-01-a.md").write_text("# Step 1: A\n\n## MENU\n\n```\n╔══════════╗\n║ [1] brief.md [2] log ║\n"
+                                        "╚══════════╝\n```\n\n[A] Advanced Elicitation [C] Continue\n",
+                                        encoding="utf-8")
+    assert [m.key for m in load_pack(tmp_path).step("1").meta.menu] == ["A", "C"]
