@@ -136,3 +136,64 @@ def test_inspection_never_imports_the_application(tmp_path: Path) -> None:
     )
     reports, _ = inspect_app(tmp_path)
     assert [r.node for r in reports] == ["a"]
+
+
+PATTERNS = FIXTURES / "patterns"
+
+
+def _rel(path: str) -> str:
+    return path.split("patterns/", 1)[1]
+
+
+def test_a_react_agent_context_dataclass_names_the_model_and_prompt_read_through_runtime_context() -> None:
+    # react-agent: model = load_chat_model(runtime.context.model); the prompt is Context.system_prompt's default.
+    nodes = _nodes(PATTERNS / "react_context")
+    [call] = nodes["call_model"].model_calls
+    assert call.method == "ainvoke" and call.model.cls == "init_chat_model"
+    assert call.model.model == "anthropic/claude-3-5-sonnet-20240620"
+    assert (_rel(call.model.file), call.model.line) == ("react_context/src/react_agent/context.py", 11)
+    [prompt] = call.prompts
+    assert (prompt.name, _rel(prompt.file), prompt.line) == (
+        "SYSTEM_PROMPT", "react_context/src/react_agent/prompts.py", 1)
+    assert prompt.text.startswith("You are a helpful AI assistant.")
+    assert not nodes["tools"].calls_model  # a ToolNode whose tool calls no model
+
+
+def test_configuration_from_runnable_config_and_configurable_get_defaults_are_followed() -> None:
+    nodes = _nodes(PATTERNS / "configurable")
+    [call] = nodes["call_model"].model_calls
+    assert call.model.model == "anthropic/claude-3-5-sonnet-20240620"  # Configuration.model's default
+    assert [(p.name, _rel(p.file), p.line) for p in call.prompts] == [
+        ("SYSTEM_PROMPT", "configurable/memory_agent/configuration.py", 6)]
+    [summary] = nodes["summarize"].model_calls
+    assert summary.model.model == ("openai:gpt-4o-mini (default of runtime value "
+                                   "config['configurable'].get('summary_model', 'openai:gpt-4o-mini'))")
+    [picked] = nodes["pick"].model_calls
+    assert (picked.model.model, picked.via) == ("runtime value: model_name", "pick")
+
+
+def test_tools_subgraphs_callable_classes_runnable_lambdas_and_sequences_are_nodes_with_their_calls() -> None:
+    nodes = _nodes(PATTERNS / "composed")
+    assert [n for n in nodes] == ["fact_check", "clean", "draft", "critic", "polish", "tools", "research"]
+    assert not nodes["clean"].calls_model
+    assert nodes["draft"].model_calls[0].model.model == "gpt-4o"  # add_sequence([... ("draft", draft)])
+    [critic] = nodes["critic"].model_calls
+    assert nodes["critic"].function == "Critic.__call__"
+    assert (critic.model.model, critic.model.line, critic.prompts[0].text) == (
+        "gpt-4o-mini", 21, "[system] Criticise the draft harshly.")
+    assert nodes["polish"].model_calls[0].model.model == "gpt-4.1"  # RunnableLambda(polish)
+    [tool_call] = nodes["tools"].model_calls
+    assert tool_call.via == "tool summarise_results" and tool_call.prompts[0].name == "SUMMARY_PROMPT"
+    [sub] = nodes["research"].model_calls
+    assert nodes["research"].function == "subgraph research"
+    assert (sub.model.model, sub.via) == ("o3-mini", "subgraph research, node fact_check")
+
+
+def test_functional_api_tasks_and_entrypoints_are_reported_as_nodes() -> None:
+    reports, _ = inspect_app(PATTERNS / "functional")
+    found = {(r.graph, r.node): r for r in reports}
+    assert list(found) == [("@task", "outline"), ("@task", "count_words"), ("@entrypoint", "essay")]
+    [call] = found["@task", "outline"].model_calls
+    assert (call.model.model, call.prompts[0].name) == ("openai:gpt-4o-mini", "OUTLINE_PROMPT")
+    assert not found["@task", "count_words"].calls_model
+    assert found["@entrypoint", "essay"].model_calls[0].via == "outline"

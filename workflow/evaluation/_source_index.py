@@ -20,6 +20,7 @@ class ModuleInfo:
     is_package: bool
     imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     assigns: dict[str, ast.expr] = field(default_factory=dict)
 
     @property
@@ -76,6 +77,8 @@ def _index_module(info: ModuleInfo) -> None:
             # Top-level definitions win over nested ones of the same name.
             if node.name not in info.functions or node in info.tree.body:
                 info.functions[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            info.classes.setdefault(node.name, node)
     for stmt in info.tree.body:
         _index_assign(stmt, info.assigns)
         # Module-level `if`/`try` blocks often choose a model or a prompt; index both branches.
@@ -101,6 +104,35 @@ def _index_assign(stmt: ast.AST, assigns: dict[str, ast.expr], *, keep_first: bo
     for target in targets:
         if isinstance(target, ast.Name) and value is not None and not (keep_first and target.id in assigns):
             assigns[target.id] = value
+
+
+def class_method(cls: ast.ClassDef, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    return next((n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == name),
+                None)
+
+
+def class_attribute(cls: ast.ClassDef, name: str) -> ast.expr | None:
+    """A class attribute's value or dataclass field default (`field(default=X)` -> X), else
+    what `__init__` assigns to `self.NAME`; None when the source shows none."""
+    for stmt in cls.body:
+        target: ast.expr | None = None
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.AnnAssign):
+            target, value = stmt.target, stmt.value
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        if isinstance(target, ast.Name) and target.id == name and value is not None:
+            if isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) == "field":
+                return next((k.value for k in value.keywords if k.arg == "default"), None)
+            return value
+    init = class_method(cls, "__init__")
+    for node in ast.walk(init) if init else []:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (isinstance(target, ast.Attribute) and target.attr == name and isinstance(target.value, ast.Name)
+                        and target.value.id == "self"):
+                    return node.value
+    return None
 
 
 def local_assigns(func: ast.AST) -> dict[str, ast.expr]:

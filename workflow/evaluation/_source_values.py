@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from workflow.evaluation._source_index import ModuleInfo, SourceIndex
+from workflow.evaluation._source_index import ModuleInfo, SourceIndex, class_attribute
 
 CALL_METHODS = {"invoke", "ainvoke", "stream", "astream", "batch", "abatch", "astream_events",
                 "batch_as_completed", "abatch_as_completed"}
@@ -95,7 +95,39 @@ class ExtV:
     qual: str
 
 
-Value = ModelRef | ChainV | PromptV | StrV | PathV | FileV | FuncV | ModuleV | ExtV
+@dataclass(frozen=True)
+class ClassV:
+    """A class of the application (a configuration dataclass, a node class)."""
+
+    cls: ast.ClassDef
+    module: ModuleInfo
+
+
+@dataclass(frozen=True)
+class InstanceV:
+    """An instance of an application class: `Context()`, `Configuration.from_runnable_config(config)`,
+    `runtime.context`; its attributes read the class's field defaults."""
+
+    cls: ast.ClassDef
+    module: ModuleInfo
+
+
+@dataclass(frozen=True)
+class RuntimeV:
+    """A LangGraph `Runtime[Context]` parameter: `.context` is an instance of the context class."""
+
+    context: ClassV | None
+
+
+@dataclass(frozen=True)
+class RtV:
+    """A value only known at run time (a config lookup, a parameter), kept as its source text."""
+
+    expr: str
+
+
+Value = (ModelRef | ChainV | PromptV | StrV | PathV | FileV | FuncV | ModuleV | ExtV | ClassV | InstanceV | RuntimeV
+         | RtV)
 
 
 @dataclass(kw_only=True)
@@ -127,6 +159,15 @@ class Resolver:
         scope = Scope(module=module, names=dict(bindings or {}))
         for name, expr in local_assigns(func).items():
             scope.names.setdefault(name, (expr, scope))
+        if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            # An annotated parameter (`runtime: Runtime[Context]`, `config: Configuration`) stands
+            # for an instance of its annotation: its attributes read that class's defaults.
+            outer = Scope(module=module)
+            params = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+            for arg in params:
+                if arg.annotation is not None:
+                    synthetic = ast.copy_location(ast.Call(func=arg.annotation, args=[], keywords=[]), arg.annotation)
+                    scope.names.setdefault(arg.arg, (synthetic, outer))
         return scope
 
     def lookup(self, name: str, scope: Scope, depth: int) -> Value | None:
@@ -143,6 +184,8 @@ class Resolver:
             return self._named(self.value(module.assigns[name], self.module_scope(module), depth + 1), name)
         if name in module.functions:
             return FuncV(module.functions[name], module)
+        if name in module.classes:
+            return ClassV(module.classes[name], module)
         if name in module.imports:
             source, attr = module.imports[name]
             target = self.index.find_module(source if attr is None else f"{source}.{attr}")
@@ -195,6 +238,14 @@ class Resolver:
             return PromptV(prompts) if prompts else None
         if isinstance(expr, ast.Lambda):
             return FuncV(expr, scope.module)
+        if isinstance(expr, ast.Subscript):
+            base = self.value(expr.value, scope, depth + 1)
+            if isinstance(base, ExtV) and base.qual.split(".")[-1] == "Runtime":  # Runtime[Context]
+                ctx = self.value(expr.slice, scope, depth + 1)
+                return RuntimeV(ctx if isinstance(ctx, ClassV) else None)
+            if isinstance(base, ModuleV | PromptV | StrV | PathV | FileV | FuncV | ModelRef | ChainV):
+                return None
+            return RtV(ast.unparse(expr))
         return None
 
     def _attribute(self, expr: ast.Attribute, scope: Scope, depth: int) -> Value | None:
@@ -205,6 +256,16 @@ class Resolver:
             return ExtV(f"{base.qual}.{expr.attr}")
         if isinstance(base, PathV) and expr.attr == "parent":
             return PathV(os.path.dirname(base.path))
+        if isinstance(base, RuntimeV) and expr.attr == "context":
+            return InstanceV(base.context.cls, base.context.module) if base.context else RtV(ast.unparse(expr))
+        if isinstance(base, InstanceV | ClassV):
+            default = class_attribute(base.cls, expr.attr)
+            if default is None:
+                return RtV(ast.unparse(expr))
+            found = self.value(default, self.module_scope(base.module), depth + 1)
+            return self._named(found, expr.attr) if found is not None else RtV(ast.unparse(expr))
+        if isinstance(base, RtV):
+            return RtV(ast.unparse(expr))
         return None
 
     @staticmethod
@@ -266,6 +327,14 @@ class Resolver:
                 return base
             if isinstance(base, FileV) and method in {"read", "readlines"}:
                 return self._file_prompt(base.path, scope, line)
+            if isinstance(base, ClassV):  # Configuration.from_runnable_config(config), Context.from_context()
+                return InstanceV(base.cls, base.module)
+            if isinstance(base, RtV) and method == "get" and len(call.args) > 1:
+                # config["configurable"].get("model", "openai:gpt-4o"): the default, marked as runtime
+                default = self.value(call.args[1], scope, depth + 1)
+                if isinstance(default, StrV):
+                    return StrV(default.text, "@" + ast.unparse(call), default.file, default.line)
+                return RtV(ast.unparse(call))
             if isinstance(base, PathV):
                 if method in {"read_text", "read_bytes", "open"}:
                     return self._file_prompt(base.path, scope, line) if method != "open" else FileV(base.path)
@@ -275,6 +344,10 @@ class Resolver:
                     tail = self._path_of(call.args, scope, depth)
                     return PathV(os.path.join(base.path, tail.path if tail else ""))
         callee = self.value(call.func, scope, depth + 1)
+        if isinstance(callee, ClassV):
+            return InstanceV(callee.cls, callee.module)
+        if isinstance(callee, RuntimeV):
+            return callee
         if isinstance(callee, FuncV) and not isinstance(callee.func, ast.Lambda):
             return self._call_function(callee, call, scope, depth)
         if isinstance(callee, ExtV):
@@ -305,6 +378,13 @@ class Resolver:
                 if v is not None:
                     found.append(v)
         models = [v for v in found if isinstance(v, ModelRef)]
+        if models and (models[0].model is None or models[0].model.startswith("runtime value")):
+            # load_chat_model(runtime.context.model): the name is the argument the factory got.
+            given = [self.value(a, scope, depth + 1) for a in [*call.args, *(k.value for k in call.keywords)]]
+            named = next((g for g in given if isinstance(g, StrV)), None)
+            if named is not None:
+                models[0] = replace(models[0], model=self._shown_name(named), file=named.file or models[0].file,
+                                    line=named.line or models[0].line)
         if len(models) > 1:
             chosen = self._choice(models[0], models[1])
             if isinstance(chosen, ModelRef):
@@ -319,13 +399,22 @@ class Resolver:
             expr = call.args[0]
         v = self.value(expr, scope, depth + 1)
         if not isinstance(v, StrV):
-            return None
+            return f"runtime value: {ast.unparse(expr)}" if expr is not None else None
         name = v.text
         provider = next((k.value for k in call.keywords if k.arg == "model_provider"), None)
         pv = self.value(provider, scope, depth + 1)
         if isinstance(pv, StrV) and ":" not in name:
             name = f"{pv.text}:{name}"
-        return f"{name} (env {v.name[1:]})" if v.name and v.name.startswith("$") else name
+        return self._shown_name(replace(v, text=name))
+
+    @staticmethod
+    def _shown_name(v: StrV) -> str:
+        """A model name with where it comes from when that is not a literal in the call."""
+        if v.name and v.name.startswith("$"):
+            return f"{v.text} (env {v.name[1:]})"
+        if v.name and v.name.startswith("@"):
+            return f"{v.text} (default of runtime value {v.name[1:]})"
+        return v.text
 
     def _call_external(self, qual: str, call: ast.Call, scope: Scope, depth: int, file: str,
                        line: int) -> Value | None:
@@ -376,8 +465,11 @@ class Resolver:
             if isinstance(var, StrV) and isinstance(default, StrV):
                 return StrV(default.text, f"${var.text}", file, line)
             return None
-        if qual == "functools.partial" and call.args:
+        if (qual == "functools.partial" or last == "RunnableLambda") and call.args:
             return self.value(call.args[0], scope, depth + 1)
+        if last == "get_runtime":  # get_runtime(Context) in a node
+            ctx = self.value(call.args[0], scope, depth + 1) if call.args else None
+            return RuntimeV(ctx if isinstance(ctx, ClassV) else None)
         return None
 
     def message_prompts(self, expr: ast.List | ast.Tuple, scope: Scope, depth: int) -> tuple[PromptRef, ...]:

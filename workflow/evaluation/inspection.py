@@ -4,18 +4,20 @@ with the prompt and the model each uses, by reading the source (never importing 
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from workflow.errors import ConfigError
-from workflow.evaluation._source_index import ModuleInfo, build_index
+from workflow.evaluation._source_index import ModuleInfo, build_index, class_method
 from workflow.evaluation._source_values import (
     AGENT_FACTORIES,
     CALL_METHODS,
     ChainV,
     ExtV,
     FuncV,
+    InstanceV,
     ModelRef,
     PromptRef,
     PromptV,
@@ -161,10 +163,57 @@ def _action_name(expr: ast.expr | None) -> str:
     return "<expression>"
 
 
+def _bound_expr(expr: ast.expr | None, scope: Scope) -> ast.expr | None:
+    """The expression a name was assigned (in the function or the module), else `expr`."""
+    if isinstance(expr, ast.Name):
+        if expr.id in scope.names:
+            return scope.names[expr.id][0]
+        return scope.module.assigns.get(expr.id, expr)
+    return expr
+
+
+def _tool_functions(resolver: Resolver, action: ast.expr | None, scope: Scope) -> list[FuncV] | None:
+    """The tool functions of a `ToolNode([...])` node (their model calls are the node's), else None."""
+    bound = _bound_expr(action, scope)
+    if not isinstance(bound, ast.Call) or not bound.args:
+        return None
+    callee = resolver.value(bound.func, scope)
+    if not (isinstance(callee, ExtV) and callee.qual.endswith("ToolNode")):
+        return None
+    listed = _bound_expr(bound.args[0], scope)
+    elts = listed.elts if isinstance(listed, ast.List | ast.Tuple) else []
+    return [v for v in (resolver.value(e, scope) for e in elts) if isinstance(v, FuncV)]
+
+
+def _subgraph_name(action: ast.expr | None, scope: Scope) -> str | None:
+    """`sub_builder.compile()` used as a node: the builder's name."""
+    bound = _bound_expr(action, scope)
+    if isinstance(bound, ast.Call) and isinstance(bound.func, ast.Attribute) and bound.func.attr == "compile":
+        return _receiver_name(bound.func.value)
+    return None
+
+
 def _node_report(analyser: _NodeAnalyser, graph: str, name: str | None, action: ast.expr | None,
                  call: ast.Call, scope: Scope) -> NodeReport:
     file = str(scope.module.path)
     value = analyser.resolver.value(action, scope)
+    if isinstance(value, InstanceV):  # a class instance with __call__ as the node
+        method = class_method(value.cls, "__call__")
+        if method is not None:
+            bindings = {"self": (action, scope)} if action is not None else {}
+            return NodeReport(graph=graph, node=name or value.cls.name, file=str(value.module.path),
+                              function=f"{value.cls.name}.__call__", line=method.lineno,
+                              model_calls=analyser.function_calls(FuncV(method, value.module), bindings))
+    tools = _tool_functions(analyser.resolver, action, scope)
+    if tools is not None:
+        in_tools = [c for tool in tools if not isinstance(tool.func, ast.Lambda)
+                    for c in analyser.function_calls(tool, via=f"tool {tool.func.name}")]
+        return NodeReport(graph=graph, node=name or "tools", file=file, function="ToolNode", line=call.lineno,
+                          model_calls=in_tools)
+    sub = _subgraph_name(action, scope)
+    if sub is not None:  # filled in with the subgraph's calls once every node is known
+        return NodeReport(graph=graph, node=name or sub, file=file, function=f"subgraph {sub}", line=call.lineno,
+                          model_calls=[])
     if isinstance(value, FuncV):
         func = value.func
         fname = "<lambda>" if isinstance(func, ast.Lambda) else func.name
@@ -197,9 +246,22 @@ def inspect_app(path: Path) -> tuple[list[NodeReport], list[str]]:
     for module in index.modules.values():
         if not module.uses_langgraph:
             continue
+        reports.extend(_functional_nodes(analyser, module))
         calls = _enclosing_scopes(resolver, module)
         in_add_node: set[int] = set()
         for call, scope in calls:
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "add_sequence" and call.args:
+                steps = _bound_expr(call.args[0], scope)
+                for step in steps.elts if isinstance(steps, ast.List | ast.Tuple) else []:
+                    label: ast.expr | None = None
+                    action: ast.expr | None = step
+                    if isinstance(step, ast.Tuple) and len(step.elts) == 2:  # ("name", function)
+                        label, action = step.elts
+                    step_name = label.value if isinstance(label, ast.Constant) and isinstance(label.value, str) \
+                        else None
+                    reports.append(_node_report(analyser, _receiver_name(call.func.value), step_name, action, call,
+                                                scope))
+                continue
             if isinstance(call.func, ast.Attribute) and call.func.attr == "add_node":
                 name, action = _add_node_parts(call)
                 in_add_node.update(id(n) for n in ast.walk(call))
@@ -218,4 +280,37 @@ def inspect_app(path: Path) -> tuple[list[NodeReport], list[str]]:
             callee = resolver.value(call.func, scope)
             if isinstance(callee, ExtV) and callee.qual.split(".")[-1] in AGENT_FACTORIES:
                 reports.append(_node_report(analyser, callee.qual.split(".")[-1], "agent", call, call, scope))
-    return reports, index.problems
+    return _with_subgraph_calls(reports), index.problems
+
+
+def _with_subgraph_calls(reports: list[NodeReport]) -> list[NodeReport]:
+    """A compiled subgraph used as a node calls what its own nodes call."""
+    out = []
+    for report in reports:
+        if report.function.startswith("subgraph "):
+            sub = report.function.split(" ", 1)[1]
+            calls = [dataclasses.replace(c, via=c.via or f"subgraph {sub}, node {r.node}")
+                     for r in reports if r.graph == sub and r is not report for c in r.model_calls]
+            report = dataclasses.replace(report, model_calls=calls)
+        out.append(report)
+    return out
+
+
+_FUNCTIONAL = {"task", "entrypoint"}
+
+
+def _functional_nodes(analyser: _NodeAnalyser, module: ModuleInfo) -> list[NodeReport]:
+    """Functions decorated with LangGraph's functional API (`@task`, `@entrypoint(...)`)."""
+    out: list[NodeReport] = []
+    scope = analyser.resolver.module_scope(module)
+    for func in [n for n in ast.walk(module.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]:
+        for decorator in func.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            value = analyser.resolver.value(target, scope)
+            if isinstance(value, ExtV) and value.qual.startswith("langgraph") and \
+                    value.qual.split(".")[-1] in _FUNCTIONAL:
+                kind = value.qual.split(".")[-1]
+                out.append(NodeReport(graph=f"@{kind}", node=func.name, file=str(module.path), function=func.name,
+                                      line=func.lineno, model_calls=analyser.function_calls(FuncV(func, module))))
+                break
+    return out
