@@ -253,7 +253,9 @@ def render_menu(console: Console, prompt: dict[str, Any]) -> None:
     console.rule(style="dim")
     console.print(bar, highlight=False)
     if prompt.get("missing"):
-        console.print(f"[dim]{escape(t('before_continue', items='; '.join(prompt['missing'])))}[/]", highlight=False)
+        # checks are spelled out in the review above: name them only
+        items = [m.split(":")[0] if m.startswith(("check ", "confirm ")) else m for m in prompt["missing"]]
+        console.print(f"[dim]{escape(t('before_continue', items='; '.join(items)))}[/]", highlight=False)
 
 
 def _render_drafts(console: Console, message: dict[str, Any]) -> None:

@@ -93,7 +93,8 @@ def markdown(verdicts: Iterable[Mapping[str, Any]]) -> str:
     lines = ["", "## Checks", ""]
     for v in hits:
         line = f"- {_MARK.get(v['severity'], '-')} **{v['id']}** ({v['severity']}): {v['message']}"
-        lines.append(line + (f" _Fix:_ {v['fix']}" if v.get("fix") else ""))
+        line += f" _Fix:_ {v['fix']}" if v.get("fix") else ""
+        lines.append(line + (f" _Acknowledged:_ {v['acknowledged']}" if v.get("acknowledged") else ""))
     return "\n".join(lines) + "\n"
 
 

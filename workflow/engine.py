@@ -264,11 +264,13 @@ class Engine:
     def draft(self, state: dict[str, Any]) -> dict[str, Any]:
         step = self.pack.step(state["step"])
         answers = self.with_defaults(step, state.get("answers") or {})
+        acknowledged = self.acknowledged(state)
         result = draft_step(pack=self.pack, step=step, sidecar=self.sidecar(), answers=answers,
                             knowledge=state.get("knowledge") or [], notes=state.get("notes") or [],
                             project_dir=self.project_dir, config=self.config, visit=int(state.get("visit") or 1),
                             recorded=state.get("recorded"), added_stories=state.get("added_stories"),
-                            checks=self.verdicts({**state, "answers": answers}))
+                            checks=[dict(v, acknowledged=acknowledged.get(v["id"]))
+                                    for v in self.verdicts({**state, "answers": answers})])
         self._merge_saved(step, answers, state, result)
         drafted = {"documents": result.documents, "decisions": result.decisions, "stories": result.stories,
                    "errors": result.errors}
