@@ -12,11 +12,12 @@ torch, transformers and gguf are imported here only (the `local` extra)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import inspect
+import io
 import json
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -74,16 +75,10 @@ def load_local_model(spec: str, *, max_tokens: int = 256, temperature: float = 0
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     options = {"gguf_file": gguf} if gguf else {}
-    quiet = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # the GGUF de-quantizing bar would interleave with the chat
-    try:
+    # The GGUF de-quantizing progress bar writes to stderr past transformers' logging switches.
+    with contextlib.redirect_stderr(io.StringIO()):
         tokenizer = AutoTokenizer.from_pretrained(folder, **options)
         model = AutoModelForCausalLM.from_pretrained(folder, **options)
-    finally:
-        if quiet is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = quiet
     model.eval()
     chat = LocalChatModel(name=f"local:{spec}", max_tokens=max_tokens, temperature=temperature)
     chat.attach(model, tokenizer)

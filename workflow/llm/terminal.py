@@ -82,7 +82,7 @@ class _Loop:
         self.proposal: dict[str, Any] = {}
         self.talked = False  # the conversation of this round of questions has happened
         self.reviewed: set[str] = set()  # documents approved at this menu visit
-        fac.notify = lambda line: console.print(f"[yellow]{visible(line)}[/]", highlight=False)
+        fac.notify = lambda line: console.print(f"\n[yellow]{visible(line)}[/]", highlight=False, soft_wrap=True)
 
     def read(self, label: str) -> str:
         line = self.reader.read(label)
