@@ -60,3 +60,19 @@ def test_structured_output_can_use_function_calling_or_json_mode_for_servers_wit
         assert structured[0]["response_format"] == {"type": "json_object"} and "tools" not in structured[0]
     assert read_sidecar(out / mini_project)["answers"]["1"] == {"use_case": "Ticket triage",
                                                                 "architecture": "hybrid", "monthly_requests": 500}
+
+
+@pytest.mark.parametrize("method", [None, "function_calling", "json_mode"])
+def test_one_bad_value_from_a_real_client_keeps_the_valid_ones_whatever_the_structured_output_method(
+        out: Path, mini_project: str, monkeypatch: pytest.MonkeyPatch, method: str | None) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    canned = CannedServer(persona="Hello from Ada.", proposal={"use_case": "Ticket triage", "architecture": "hybrid",
+                                                              "monthly_requests": "90%"},
+                          document="# Scope\n\nTriage.")
+    with serve(canned) as base_url:
+        llm = LlmConfig(model="openai:local-model", base_url=base_url, timeout_s=10, max_retries=0,
+                        structured_output=method)  # type: ignore[arg-type]
+        code, text, _ = run_llm(out, mini_project, build_chat_model(llm), "\n\n\n700\n", llm=llm)
+    assert code == 0
+    assert "model error" not in text and "No values to propose yet" not in text
+    assert "proposed monthly_requests refused:" in text and "proposed: Ticket triage" in text
