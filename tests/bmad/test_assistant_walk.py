@@ -80,10 +80,11 @@ def test_an_assistant_following_the_step_text_completes_every_step_and_only_then
     assert review == "# Integration Review\n\nWritten by the assistant for step 4.\n", "the assistant's document"
 
 
-def test_the_assistant_gets_the_step_instructions_without_the_facilitator_rules() -> None:
+def test_the_assistant_gets_the_step_instructions_with_the_rules_in_their_own_section() -> None:
     pack = load_pack(AI_BODY)
     guidance = pack.step("1").guidance()
     assert "Save output to" in guidance and "REQ-001" in guidance and "Continue only when" in guidance
-    assert "NEVER generate content" not in guidance and "have been saved" not in guidance
+    assert guidance.index("## 4. Document the Requirements") < guidance.index("## Facilitator rules")
+    assert "have been saved" not in guidance, "a claim the engine has not made yet is never passed on"
     assert "FORBIDDEN to proceed without clear architecture decision" in pack.step("2").guidance(), \
         "a rule the gate enforces stays in view"

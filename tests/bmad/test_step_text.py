@@ -4,12 +4,15 @@ menus that keep BMAD's meaning, and personas from XML agent configs."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
 from tests.bmad.conftest import AI_BODY, walk_to
-from tests.conftest import FakeKnowledge, open_session
+from tests.conftest import FakeKnowledge, open_session, quiet_console
+from workflow.bmad.guidance import FACILITATOR_RULES
+from workflow.chat import StreamReader, run_chat
 from workflow.packs import load_pack
 from workflow.session import create_project
 
@@ -29,15 +32,32 @@ def test_questions_come_from_ask_lines_table_rows_numbered_prompts_and_question_
                     "Does it need data that may not leave your infrastructure?"], "Q1:/Q2: of a fenced tree"
 
 
-def test_facilitator_rules_and_false_saved_claims_are_not_shown_to_the_user() -> None:
-    step = load_pack(AI_BODY).step("1")
-    shown = step.guidance()
+def test_facilitator_rules_and_false_saved_claims_are_not_shown_to_the_user(out: Path) -> None:
+    create_project(out, "r", user="tester", pack_ref=str(AI_BODY))
+    console, buffer = quiet_console()
+    session = open_session(out, "r")
+    try:
+        run_chat(session, console, StreamReader(io.StringIO("Refunds\n95\n1200\nZendesk\n"), console))
+    finally:
+        session.close()
+    shown = buffer.getvalue()
+    assert "Which support request should the assistant handle first" in shown and "Zendesk" in shown
     for hidden in ("NEVER generate content", "YOU ARE A FACILITATOR", "have been saved", "decision-log.md (REQ-001)",
-                   "Menu Handling", "SUCCESS METRICS", "LOAD CONTEXT"):
+                   "SUCCESS METRICS", "Project Sidecar", "Facilitator rules"):
         assert hidden not in shown, hidden
-    assert step.sections[0].heading == "Scope of this step"
-    assert "Focus only on the business problem, not on technology" in step.sections[0].text
-    assert "FORBIDDEN to discuss model choices (that is Step 2)" in step.sections[0].text
+    assert "Scope of this step" in shown and "Focus only on the business problem, not on technology" in shown
+
+
+def test_an_assistant_reads_the_rules_apart_from_the_user_facing_sections_and_never_the_saved_claim() -> None:
+    step = load_pack(AI_BODY).step("1")
+    headings = [s.heading for s in step.sections]
+    assert headings[0] == "Scope of this step" and headings[-1] == FACILITATOR_RULES
+    rules = step.sections[-1].text
+    assert "### Universal Rules\n- 🛑 NEVER generate content without user input" in rules
+    assert "- FORBIDDEN to discuss model choices (that is Step 2)" in step.sections[0].text
+    assert not any("NEVER generate" in s.text for s in step.sections[:-1]), "the user-facing sections stay clean"
+    assert "have been saved" not in step.guidance() and "(REQ-001)\n" not in step.guidance()
+    assert step.meta.form["facilitator_rules"].when == "false", "it is never asked"
 
 
 def test_decision_ids_story_sections_and_continue_conditions_become_gate_items() -> None:

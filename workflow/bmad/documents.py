@@ -101,7 +101,7 @@ def _part(part: Part, current: bool, *, titled: bool) -> str:
     sections: dict[str, list[tuple[str, FormField]]] = {}
     settings = [name for name, spec in part.form.items() if spec.sidecar and not spec.section]
     for name, spec in part.form.items():
-        if spec.section in ("Document",) or name in settings:
+        if spec.section in ("Document",) or name in settings or spec.when == "false":
             continue
         sections.setdefault(spec.section or "", []).append((name, spec))
     for heading, fields in sections.items():

@@ -6,10 +6,12 @@ question tree, the Question column of a table), or one optional notes field for 
 prose that asks nothing and is not facilitator instructions.
 
 Facilitator-only text never reaches the user: the rules blocks ("🛑 NEVER generate content…",
-execution protocols, success/failure checklists, menu handling, context-clearing boxes that
-claim files "have been saved") are left out; their scope lines ("Focus only on …",
-"FORBIDDEN to discuss …") are kept as a short "Scope of this step" section, which the
-engine, not the text, enforces for everything else (order, menus, the gate)."""
+execution protocols, success/failure checklists, context loading) go into a last section for
+whoever facilitates (an assistant over MCP reads every section; the terminal shows a section
+only before its first active question, and that one has none), their scope lines ("Focus only
+on …", "FORBIDDEN to …") are also kept as a short "Scope of this step" section up front, and
+boxes claiming files "have been saved" are dropped for everyone: the engine says what it
+saved, when it has. Order, menus and the gate are the engine's, whatever the text says."""
 
 from __future__ import annotations
 
@@ -48,6 +50,10 @@ _INSTRUCTION = re.compile(r"rule|protocol|boundar|success|failure|metric|activat
                           re.IGNORECASE)
 
 
+FACILITATOR_RULES = "Facilitator rules (for the assistant, not shown in the terminal)"
+FACILITATOR_FIELD = "facilitator_rules"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Guidance:
     title: str | None  # the body's `# ` heading, without a "Step 4:" prefix
@@ -84,10 +90,14 @@ def read_guidance(lines: list[Line], skip: frozenset[int], values: Mapping[str, 
         raw[-1][3].append(line)
     sections: list[Section] = []
     form: dict[str, FormField] = {}
+    rules: list[str] = []
     for name, instructs, hidden, body in raw:
         if hidden:
             scope += [clean(_RULE_MARK.sub("", line.text)) for line in body
                       if not line.fenced and _SCOPE_LINE.search(line.text)]
+            kept = _visible(body, rules=True)
+            if kept:
+                rules.append(f"### {substitute(name, values)}\n{substitute(kept, values)}")
             continue
         text = substitute(_visible(body), values)
         text = _EMPTY_FENCE.sub("", text).strip()
@@ -107,12 +117,19 @@ def read_guidance(lines: list[Line], skip: frozenset[int], values: Mapping[str, 
     if scope:
         lines_text = "\n".join(f"- {substitute(line, values)}" for line in dict.fromkeys(scope) if line)
         sections.insert(0, Section(heading="Scope of this step", text=lines_text))
+    if rules:
+        # The rules are for whoever facilitates: an assistant reads every section of the step, while
+        # the terminal shows a section only before its first active question, and this one has none.
+        sections.append(Section(heading=FACILITATOR_RULES, text="\n\n".join(rules)))
+        form[FACILITATOR_FIELD] = FormField(type="text", required=False, when="false", section=FACILITATOR_RULES,
+                                            ask="Facilitator rules (never asked)")
     return Guidance(title=title, sections=tuple(sections), form=form)
 
 
-def _visible(body: list[Line]) -> str:
+def _visible(body: list[Line], *, rules: bool = False) -> str:
     """The lines a user may read: no rule bullets, no boxes claiming that files were saved
-    (the engine says what it saved, when it has)."""
+    (the engine says what it saved, when it has). With `rules`, rule bullets are kept (for the
+    facilitator) but the saved-claim boxes still go."""
     out: list[str] = []
     block: list[str] = []
     for line in body:
@@ -126,7 +143,7 @@ def _visible(body: list[Line]) -> str:
         if block:  # an unclosed fence
             out += block
             block = []
-        if _RULE_MARK.match(line.text) or _SAVED_CLAIM.search(line.text):
+        if (_RULE_MARK.match(line.text) and not rules) or _SAVED_CLAIM.search(line.text):
             continue
         out.append(line.text)
     if block and not any(_SAVED_CLAIM.search(b) for b in block):
