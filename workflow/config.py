@@ -56,6 +56,9 @@ class Config(_Strict):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     llm: LlmConfig | None = None
     costs: CostConfig = Field(default_factory=CostConfig)
+    # Pack folders an MCP client may create projects with, beside the shipped packs: a client must
+    # not point the server at any folder on the machine (packs are untrusted input).
+    packs: list[str] = Field(default_factory=list)
 
 
 def load_config(path: Path | None = None) -> Config:

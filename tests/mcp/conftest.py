@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
-from tests.conftest import FakeKnowledge
+from tests.conftest import FIXTURES, FakeKnowledge
 from workflow.config import Config
 from workflow.mcp.server import build_server
 from workflow.mcp.workspace import Workspace
@@ -30,7 +30,9 @@ def knowledge() -> FakeKnowledge:
 
 @pytest.fixture
 def workspace(out: Path, knowledge: FakeKnowledge) -> Any:
-    ws = Workspace(output_dir=out, config=Config(), knowledge=knowledge)
+    # The fixture packs are offered like a team's own packs listed under `packs:` in config.yaml.
+    offered = [str(p) for p in sorted((FIXTURES / "packs").iterdir()) if p.is_dir()]
+    ws = Workspace(output_dir=out, config=Config(packs=offered), knowledge=knowledge)
     yield ws
     ws.close()
 

@@ -26,7 +26,7 @@ TOKEN = "mcp-s3cret"
 @pytest.fixture(scope="module")
 def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
     tmp = tmp_path_factory.mktemp("http")
-    (tmp / "config.yaml").write_text("knowledge: {enabled: false}\n", encoding="utf-8")
+    (tmp / "config.yaml").write_text(f"knowledge: {{enabled: false}}\npacks: ['{MINI}']\n", encoding="utf-8")
     port = free_port()
     env = dict(os.environ, CAIRN_OUTPUT=str(tmp / "output"), CAIRN_MCP_TOKEN=TOKEN)
     process = subprocess.Popen(

@@ -199,3 +199,19 @@ async def test_a_brief_current_step_leaves_out_what_does_not_change_and_costs_le
     assert all(g["text"] == "" for g in brief["guidance"]) and any(g["text"] for g in full["guidance"])
     assert [k["id"] for k in brief["knowledge"]] == [k["id"] for k in full["knowledge"]]
     assert len(json.dumps(brief)) < len(json.dumps(full)) * 0.8
+
+
+async def test_create_project_offers_only_shipped_and_configured_packs(client: Client, tmp_path: Path,
+                                                                      out: Path) -> None:
+    import shutil
+
+    elsewhere = tmp_path / "downloaded-pack"
+    shutil.copytree(MINI, elsewhere)
+    message = await refused(client, "create_project", {"name": "x", "user_name": "u", "pack": str(elsewhere)})
+    assert "not offered by this server" in message and "packs:" in message and str(tmp_path) not in message
+    for path in ("/", "..", "../../etc"):
+        assert "not offered" in await refused(client, "create_project", {"name": "x", "user_name": "u",
+                                                                         "pack": path})
+    assert not (out / "x").exists()
+    await ok(client, "create_project", {"name": "shipped", "user_name": "u", "pack": "prompt-tuning"})
+    await ok(client, "create_project", {"name": "configured", "user_name": "u", "pack": str(MINI)})

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.anyio
 def serve_command(tmp: Path) -> list[str]:
     config = tmp / "config.yaml"
     if not config.exists():
-        config.write_text("knowledge:\n  enabled: false\n", encoding="utf-8")
+        config.write_text(f"knowledge:\n  enabled: false\npacks: ['{MINI}']\n", encoding="utf-8")
     return [sys.executable, "-m", "workflow", "--output", str(tmp / "output"), "--config", str(config),
             "mcp", "serve"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow.config import Config
-from workflow.errors import CairnError
+from workflow.errors import CairnError, PackError
 from workflow.knowledge.protocol import KnowledgeClient
 from workflow.pack_model import Pack
 from workflow.session import Session, create_project
@@ -102,10 +102,35 @@ class Workspace:
             cached[0].close()
 
     def create(self, name: str, *, user: str, pack: str | None) -> None:
-        """Raises ProjectError for a bad or existing name, PackError for a broken pack."""
+        """Raises ProjectError for a bad or existing name, PackError for a broken pack or one this
+        server does not offer (only shipped packs and config.yaml's `packs:`)."""
         check_project_name(name)
+        if pack is not None:
+            pack = self.offered_pack(pack)
         with self._guard(name):
             create_project(self.output_dir, name, user=user, pack_ref=pack)
+
+    def offered_pack(self, pack: str) -> str | None:
+        """`pack` when it names a shipped pack or a folder listed under `packs:` in config.yaml.
+        Raises PackError otherwise."""
+        from workflow.packs import resolve_pack_path
+        from workflow.resources import packs_dir
+
+        if pack in ("", "default", "ai-engineering"):
+            return None
+        if "/" not in pack and "\\" not in pack and pack not in (".", "..") and (packs_dir() / pack).is_dir():
+            return pack
+        offered = {str(Path(p).expanduser().resolve()): p for p in self.config.packs}
+        try:
+            wanted = str(Path(pack).expanduser().resolve())
+        except (OSError, ValueError, RuntimeError):
+            wanted = ""
+        if wanted in offered:
+            return resolve_pack_path(wanted).as_posix()
+        shipped = ", ".join(["ai-engineering", *sorted(p.name for p in packs_dir().iterdir() if p.is_dir())]) \
+            if packs_dir().is_dir() else "ai-engineering"
+        raise PackError(f"pack '{Path(pack).name or pack}' is not offered by this server; use a shipped pack "
+                        f"({shipped}) or one the server's owner lists under `packs:` in config.yaml")
 
     def projects(self) -> list[dict[str, Any]]:
         return list_projects(self.output_dir)
