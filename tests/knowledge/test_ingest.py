@@ -30,7 +30,9 @@ def test_long_text_is_split_into_chunks_no_longer_than_the_limit() -> None:
 
 def test_each_chunk_cites_its_file_path(store: Path) -> None:
     notes = load_ingested(store)
-    assert {note.source["id"] for note in notes} == {"file:notes/runbook.md", "file:notes/glossary.txt"}
+    assert {note.source["title"] for note in notes} == {"notes/runbook.md", "notes/glossary.txt"}
+    assert {str(note.source["id"]).split("@")[0] for note in notes} == {
+        "file:notes/runbook.md", "file:notes/glossary.txt"}
     assert all(note.source["path"] and Path(str(note.source["path"])).is_file() for note in notes)
     assert all(note.type == "note" for note in notes)
 
@@ -70,4 +72,33 @@ def test_a_broken_chunk_record_names_its_file_and_line(tmp_path: Path) -> None:
 
 def test_ingested_notes_are_found_by_search(index: KnowledgeIndex) -> None:
     ranked = index.rank("roll back a bad model release")
-    assert ranked[0][0].source["id"] == "file:notes/runbook.md"
+    assert ranked[0][0].source["title"] == "notes/runbook.md"
+
+
+def test_two_folders_with_the_same_name_get_distinct_ids_and_sources(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    for team in ("team-a", "team-b"):
+        write(tmp_path / team / "notes" / "runbook.md", f"# Runbook\n\n{team} restarts the service.\n")
+        ingest_folder(tmp_path / team / "notes", store)
+    notes = load_ingested(store)
+    assert len(notes) == 2
+    assert len({note.id for note in notes}) == 2
+    assert len({note.source["id"] for note in notes}) == 2
+    assert {note.source["title"] for note in notes} == {"notes/runbook.md"}
+
+
+def test_re_ingesting_an_emptied_folder_removes_its_notes(tmp_path: Path) -> None:
+    notes, store = tmp_path / "team", tmp_path / "store"
+    write(notes / "a.md", "# A\n\nthe old procedure\n")
+    first = ingest_folder(notes, store)
+    (notes / "a.md").unlink()
+    report = ingest_folder(notes, store)
+    assert report.chunks == 0 and report.removed == first.chunks == 1
+    assert load_ingested(store) == []
+    assert not first.store.exists()
+
+
+def test_an_empty_folder_that_was_never_ingested_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(KnowledgeError, match="no .md, .markdown, .txt, .rst files found; fix:"):
+        ingest_folder(tmp_path / "empty", tmp_path / "store")

@@ -54,7 +54,7 @@ def test_every_tool_answers_over_one_stdio_session(client: McpKnowledgeClient, t
 
 def test_the_subprocess_sees_notes_ingested_under_the_output_folder(client: McpKnowledgeClient) -> None:
     response = client.call("search_knowledge", {"query": "roll back the gateway alias"})
-    assert response["results"][0]["source"]["id"] == "file:notes/runbook.md"
+    assert response["results"][0]["source"]["title"] == "notes/runbook.md"
 
 
 def test_a_rejected_call_raises_a_tool_error_and_the_session_survives(client: McpKnowledgeClient) -> None:

@@ -94,12 +94,16 @@ def search(
     """Search the knowledge base and ingested notes."""
     from workflow.errors import ConfigError
     from workflow.knowledge.display import result_block
+    from workflow.knowledge.tools import MAX_QUERY_CHARS
 
     if type_ is not None and type_ not in TYPES:
         raise ConfigError(f"--type {type_}: expected one of {', '.join(TYPES)}")
-    tools = _tools(knowledge_dir, "wait")
     if not query.strip():
         raise ConfigError("the search query is empty; fix: give a question or keywords")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ConfigError(f"the search query has {len(query)} characters; fix: shorten it to at most "
+                          f"{MAX_QUERY_CHARS} (the limit the MCP tools apply too)")
+    tools = _tools(knowledge_dir, "wait")
     response = tools.search(query, types=[type_] if type_ else None, limit=limit).model_dump(mode="json")
     if as_json:
         print(json.dumps(response, ensure_ascii=False, indent=2))
@@ -162,6 +166,8 @@ def ingest(
         report = ingest_folder(folder, store)
     for skipped in report.skipped:
         print(f"skipped {skipped}: not UTF-8 text", file=sys.stderr)
+    if report.removed:
+        print(f"{folder} holds no notes any more: removed its {report.removed} earlier chunks from {report.store}")
     figures = _tools(knowledge_dir).index
     print(f"Ingested {report.chunks} chunks from {report.files} files into {report.store}")
     print(f"The index now holds {len(figures.docs)} documents.")

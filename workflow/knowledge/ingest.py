@@ -3,7 +3,9 @@ searchable chunks that sit in the same index as the curated entries.
 
 Chunks are stored as one JSON-lines file per ingested folder under
 `<output dir>/.knowledge/ingested/`; ingesting the same folder again replaces its
-file, and deleting the file removes those notes from the index.
+file (an emptied folder removes it), and deleting the file removes those notes from the
+index. Ids and source ids carry a short hash of the folder's absolute path, so two
+folders with the same name (`team-a/notes`, `team-b/notes`) never share an id.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class IngestReport:
     chunks: int
     store: Path
     skipped: list[str] = field(default_factory=list)
+    removed: int = 0  # chunks of an earlier ingest of this folder that an empty re-ingest deleted
 
 
 def ingested_dir(output_dir: Path) -> Path:
@@ -42,8 +45,10 @@ def ingested_dir(output_dir: Path) -> Path:
 def ingest_folder(folder: Path, store_dir: Path) -> IngestReport:
     """Chunk every markdown/text file under `folder` into `store_dir/<name>-<hash>.jsonl`.
 
-    Files that are not UTF-8 are skipped and named in the report. Raises KnowledgeError
-    when `folder` is missing or holds no markdown or text files.
+    Files that are not UTF-8 are skipped and named in the report. A folder ingested before
+    that now holds no such files has its stored notes removed (`report.removed`). Raises
+    KnowledgeError when `folder` is missing, or holds no markdown or text files and was
+    never ingested.
     """
     if not folder.is_dir():
         raise KnowledgeError([f"{folder}: not a folder; fix: pass a folder of .md or .txt files"])
@@ -55,7 +60,13 @@ def ingest_folder(folder: Path, store_dir: Path) -> IngestReport:
         and path.suffix.lower() in SUFFIXES
         and not any(part.startswith(".") for part in path.relative_to(root).parts)
     )
+    digest = hashlib.sha1(str(root).encode("utf-8")).hexdigest()[:8]
+    target = store_dir / f"{slug(root.name, 40)}-{digest}.jsonl"
     if not files:
+        if target.is_file():
+            removed = sum(1 for line in target.read_text(encoding="utf-8").splitlines() if line.strip())
+            target.unlink()
+            return IngestReport(files=0, chunks=0, store=target, removed=removed)
         raise KnowledgeError([f"{folder}: no {', '.join(SUFFIXES)} files found; fix: point at your notes folder"])
     records: list[dict[str, object]] = []
     skipped: list[str] = []
@@ -70,13 +81,11 @@ def ingest_folder(folder: Path, store_dir: Path) -> IngestReport:
         before = len(records)
         for n, (title, body) in enumerate(chunk_text(text, default_title=path.stem)):
             records.append(
-                {"id": f"note-{slug(rel, 50)}-{n + 1}", "title": title, "path": str(path),
-                 "source_id": f"file:{rel}", "text": body}
+                {"id": f"note-{slug(rel, 50)}-{digest[:6]}-{n + 1}", "title": title, "path": str(path),
+                 "source_id": f"file:{rel}@{digest[:6]}", "source_title": rel, "text": body}
             )
         used += len(records) > before
     store_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha1(str(root).encode("utf-8")).hexdigest()[:8]
-    target = store_dir / f"{slug(root.name, 40)}-{digest}.jsonl"
     atomic_write_text(target, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
     return IngestReport(files=used, chunks=len(records), store=target, skipped=skipped)
 
@@ -172,7 +181,8 @@ def _doc(record: dict[str, str]) -> Doc:
         topics=(),
         summary=summary,
         content={"text": text},
-        source={"id": record["source_id"], "title": record["source_id"].removeprefix("file:"),
+        source={"id": record["source_id"],
+                "title": record.get("source_title") or record["source_id"].removeprefix("file:"),
                 "url": None, "path": record["path"]},
     )
 

@@ -121,6 +121,7 @@ class Metadata(_Out):
                     "list: unranked.")
     latency_ms: float
     sources_cited: list[str] = Field(description="Ids of the sources the results cite, in result order.")
+    next_offset: int | None = Field(default=None, description="list_sources: the offset of the next page, if any.")
 
 
 class EntryResponse(_Out):

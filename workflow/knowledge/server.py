@@ -8,14 +8,23 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from workflow.errors import CairnError
 from workflow.knowledge.response import EntryResponse, PingResponse, SourceResponse
-from workflow.knowledge.tools import KnowledgeTools, Limit, Query, Topic
+from workflow.knowledge.tools import (
+    DocType,
+    KnowledgeTools,
+    Limit,
+    Offset,
+    Query,
+    Topic,
+    argument_problem,
+    unknown_arguments_problem,
+)
 
 INSTRUCTIONS = (
     "Curated, cited AI-engineering knowledge: decisions, patterns, warnings, methodologies and "
@@ -25,9 +34,28 @@ INSTRUCTIONS = (
 )
 
 
+class KnowledgeServer(MCPServer):
+    """An MCPServer that checks tool arguments itself before the SDK does, so an unknown
+    argument is refused rather than ignored, and a bad one comes back as the project's
+    one-line "argument 'x': problem; fix: ..." instead of pydantic's multi-line report."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            allowed = tool.parameters.get("properties", {})
+            unknown = sorted(set(arguments) - set(allowed))
+            if unknown:
+                raise ToolError(unknown_arguments_problem(name, unknown))
+            try:
+                tool.fn_metadata.validate_arguments(arguments)
+            except ValidationError as exc:
+                raise ToolError(argument_problem(name, exc)) from None
+        return await super().call_tool(name, arguments, context)
+
+
 def build_server(tools: KnowledgeTools) -> MCPServer:
     """An MCPServer exposing `tools`; bad arguments come back as tool errors (`is_error`)."""
-    server = MCPServer("cairn-knowledge", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = KnowledgeServer("cairn-knowledge", instructions=INSTRUCTIONS, log_level="WARNING")
 
     def run(fn: Callable[[], BaseModel]) -> CallToolResult:
         try:
@@ -43,9 +71,13 @@ def build_server(tools: KnowledgeTools) -> MCPServer:
     # Tools are async so a call runs on the event loop: the index answers in well under a
     # millisecond, less than a worker-thread hand-off would cost.
     @server.tool()
-    async def search_knowledge(query: Query, limit: Limit = 10) -> Annotated[CallToolResult, EntryResponse]:
-        """Search every entry and ingested note for a question or keywords, best match first."""
-        return run(lambda: tools.search_knowledge(query, limit))
+    async def search_knowledge(
+        query: Query, limit: Limit = 10, type: DocType | None = None
+    ) -> Annotated[CallToolResult, EntryResponse]:
+        """Search every entry and ingested note for a question or keywords, best match first,
+        optionally only one type. An empty result with metadata.answered false means no entry
+        covers the question."""
+        return run(lambda: tools.search_knowledge(query, limit, type))
 
     @server.tool()
     async def get_decisions(topic: Topic = "", limit: Limit = 100) -> Annotated[CallToolResult, EntryResponse]:
@@ -68,13 +100,14 @@ def build_server(tools: KnowledgeTools) -> MCPServer:
         return run(lambda: tools.get_methodologies(topic, limit))
 
     @server.tool()
-    async def list_sources(limit: Limit = 100) -> Annotated[CallToolResult, SourceResponse]:
-        """The papers, documentation and ingested files the entries cite, with their ids."""
-        return run(lambda: tools.list_sources(limit))
+    async def list_sources(limit: Limit = 100, offset: Offset = 0) -> Annotated[CallToolResult, SourceResponse]:
+        """The papers, documentation and ingested files the entries cite, with their ids, a page
+        at a time (metadata.next_offset gives the next page)."""
+        return run(lambda: tools.list_sources(limit, offset))
 
     @server.tool()
     async def compare_sources(
-        topic: Annotated[str, Field(min_length=1, max_length=2000)],
+        topic: Query,
         source_ids: Annotated[list[str], Field(min_length=1, max_length=50)],
         limit_per_source: Annotated[int, Field(ge=1, le=100)] = 10,
     ) -> Annotated[CallToolResult, EntryResponse]:
@@ -85,6 +118,9 @@ def build_server(tools: KnowledgeTools) -> MCPServer:
     async def ping() -> Annotated[CallToolResult, PingResponse]:
         """Liveness check that does no work (used as the latency baseline)."""
         return run(lambda: PingResponse(ok=True))
+
+    for registered in server._tool_manager.list_tools():  # publish what call_tool enforces
+        registered.parameters["additionalProperties"] = False
 
     return server
 

@@ -3,9 +3,11 @@ in-process client and the CLI all call these, so every front end answers alike."
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Collection
-from typing import Annotated, Any
+from functools import cached_property
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError, validate_call
@@ -18,9 +20,15 @@ from workflow.knowledge.protocol import KNOWLEDGE_TOOLS
 from workflow.knowledge.response import EntryResponse, Metadata, SourceResponse, SourceResult
 
 MAX_LIMIT = 500
+# One cap for every front end (MCP tools and `cairn knowledge search`): a question longer
+# than this is a pasted document, and BM25 over it ranks everything alike.
+MAX_QUERY_CHARS = 2000
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Most results to return (1-{MAX_LIMIT}).")]
-Query = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
-Topic = Annotated[str, Field(max_length=2000, description="Words or a tag; empty lists every entry of the type.")]
+Query = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S")]
+Topic = Annotated[str, Field(max_length=MAX_QUERY_CHARS,
+                             description="Words or a tag; empty lists every entry of the type.")]
+DocType = Literal["decision", "pattern", "warning", "methodology", "checklist", "note"]
+Offset = Annotated[int, Field(ge=0, description="Skip this many sources (paging; see metadata.next_offset).")]
 
 # Which entry types each get_* tool returns; checklists are step-by-step material,
 # so they travel with methodologies (the public tool set has no get_checklists).
@@ -66,20 +74,19 @@ class KnowledgeTools:
         if tool not in KNOWLEDGE_TOOLS:
             raise KnowledgeError([f"unknown knowledge tool '{tool}'; fix: use one of {', '.join(KNOWLEDGE_TOOLS)}"])
         method = getattr(self, tool)
+        unknown = sorted(set(arguments) - set(tool_arguments(tool)))
+        if unknown:
+            raise KnowledgeError([unknown_arguments_problem(tool, unknown)])
         try:
             response = method(**arguments)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(part) for part in err["loc"])
-            raise KnowledgeError([f"{tool}: argument '{key}': {err['msg']}"]) from None
-        except TypeError as exc:
-            raise KnowledgeError([f"{tool}: {exc}"]) from None
+            raise KnowledgeError([argument_problem(tool, exc)]) from None
         dumped: dict[str, Any] = response.model_dump(mode="json")
         return dumped
 
     @validate_call
-    def search_knowledge(self, query: Query, limit: Limit = 10) -> EntryResponse:
-        return self.search(query, limit=limit)
+    def search_knowledge(self, query: Query, limit: Limit = 10, type: DocType | None = None) -> EntryResponse:
+        return self.search(query, types=None if type is None else [type], limit=limit)
 
     def search(self, query: str, *, types: Collection[str] | None = None, limit: int = 10) -> EntryResponse:
         """Full-text search over every document (entries and ingested notes), optionally by type."""
@@ -144,25 +151,29 @@ class KnowledgeTools:
         return _entries(topic, ranked, "bm25", started)
 
     @validate_call
-    def list_sources(self, limit: Limit = 100) -> SourceResponse:
-        """Every cited source and ingested file, with how many documents cite it."""
+    def list_sources(self, limit: Limit = 100, offset: Offset = 0) -> SourceResponse:
+        """Cited sources and ingested files, with how many documents cite each, a page at a time."""
         started = time.perf_counter()
+        page = self._sources[offset:offset + limit]
+        results = [
+            SourceResult(id=source_id, title=str(first.source["title"]), url=first.source.get("url"),
+                         path=first.source.get("path"), entry_count=count, entry_types=kinds)
+            for source_id, first, count, kinds in page
+        ]
+        metadata = _metadata("", len(results), "list", started, [result.id for result in results])
+        end = offset + len(results)
+        metadata.next_offset = end if end < len(self._sources) else None
+        return SourceResponse(results=results, metadata=metadata)
+
+    @cached_property
+    def _sources(self) -> list[tuple[str, Doc, int, list[str]]]:
+        """(id, first document, count, types) per source, grouped once per index: a page of
+        list_sources then costs its own size, not a pass over 10,000 ingested chunks."""
         grouped: dict[str, list[Doc]] = {}
         for doc in self.index.docs:
             grouped.setdefault(str(doc.source["id"]), []).append(doc)
-        results = [
-            SourceResult(
-                id=source_id,
-                title=str(docs[0].source["title"]),
-                url=docs[0].source.get("url"),
-                path=docs[0].source.get("path"),
-                entry_count=len(docs),
-                entry_types=sorted({doc.type for doc in docs}),
-            )
-            for source_id, docs in grouped.items()
-        ][:limit]
-        metadata = _metadata("", len(results), "list", started, [result.id for result in results])
-        return SourceResponse(results=results, metadata=metadata)
+        return [(source_id, docs[0], len(docs), sorted({doc.type for doc in docs}))
+                for source_id, docs in grouped.items()]
 
     @validate_call
     def compare_sources(
@@ -173,7 +184,7 @@ class KnowledgeTools:
     ) -> EntryResponse:
         """What each named source says about `topic`: results grouped by source, in the order given."""
         started = time.perf_counter()
-        known = {str(doc.source["id"]) for doc in self.index.docs}
+        known = {source_id for source_id, *_ in self._sources}
         unknown = [source_id for source_id in source_ids if source_id not in known]
         if unknown:
             raise KnowledgeError(
@@ -183,6 +194,40 @@ class KnowledgeTools:
         for source_id in dict.fromkeys(source_ids):
             ranked.extend(self._relevant(topic, self.index.rank(topic, source_ids=[source_id], limit=limit_per_source)))
         return _entries(topic, ranked, "bm25", started)
+
+
+def tool_arguments(tool: str) -> list[str]:
+    """The argument names `tool` accepts, in signature order."""
+    return [name for name in inspect.signature(getattr(KnowledgeTools, tool)).parameters if name != "self"]
+
+
+def unknown_arguments_problem(tool: str, unknown: list[str]) -> str:
+    names = ", ".join(f"'{name}'" for name in unknown)
+    return f"{tool}: unknown argument {names}; fix: use only {', '.join(tool_arguments(tool)) or 'no arguments'}"
+
+
+def argument_problem(tool: str, exc: ValidationError) -> str:
+    """The first validation error of a tool call as one line: argument, problem, fix."""
+    err = exc.errors()[0]
+    key = ".".join(str(part) for part in err["loc"] if not isinstance(part, int)) or "arguments"
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return unknown_arguments_problem(tool, [key])
+    if kind == "missing" or kind == "missing_argument":
+        fix = f"pass '{key}'"
+    elif kind in ("string_too_long", "too_long"):
+        fix = f"shorten it to at most {ctx.get('max_length')} {'characters' if kind == 'string_too_long' else 'items'}"
+    elif kind in ("string_too_short", "too_short", "string_pattern_mismatch"):
+        fix = "give a non-empty value" if kind != "too_short" else f"give at least {ctx.get('min_length')} item(s)"
+    elif kind == "greater_than_equal":
+        fix = f"use a number of at least {ctx.get('ge')}"
+    elif kind == "less_than_equal":
+        fix = f"use a number of at most {ctx.get('le')}"
+    elif kind == "literal_error":
+        fix = "use one of the values listed"
+    else:
+        fix = "pass a value of the type the tool's input schema gives"
+    return f"{tool}: argument '{key}': {err['msg']}; fix: {fix}"
 
 
 def _entries(query: str, ranked: list[tuple[Doc, float]], search_type: str, started: float) -> EntryResponse:
