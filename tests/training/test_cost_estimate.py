@@ -105,3 +105,15 @@ def test_markdown_states_the_lora_assumption_and_the_utilisation(tmp_path: Path)
     text = estimate_markdown(spec, costs=COSTS)
     assert "≈ 2/3 of full fine-tuning" in text and "50% model FLOPs utilisation" in text
     assert "| H100 | 989 |" in text and not math.isnan(estimate_cost(spec, costs=COSTS).flops or math.nan)
+
+
+def test_qlora_plans_with_recomputed_activations_and_at_most_twenty_percent_utilisation(tmp_path: Path) -> None:
+    line = json.dumps({"text": "x" * 400})
+    spec = _spec(tmp_path, [line], dataset_format="text", adapter="qlora")
+    est = estimate_cost(spec, costs=COSTS)
+    assert est.flops == pytest.approx(6 * est.params * 200)  # type: ignore[operator]
+    assert est.utilisation == 0.20  # the configured 0.5 is capped
+    h100 = next(g for g in est.gpus if g.gpu == "H100")
+    assert h100.hours == pytest.approx(est.flops / (GPU_SPECS["H100"][0] * 1e12 * 0.20) / 3600)  # type: ignore[operator]
+    text = estimate_markdown(spec, costs=COSTS)
+    assert "QLoRA: ≈ 6 × N × tokens" in text and "20% model FLOPs utilisation" in text and "capped for QLoRA" in text

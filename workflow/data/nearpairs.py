@@ -32,6 +32,7 @@ BOILERPLATE_SHARE = 0.5
 MIN_EXAMPLES_FOR_BOILERPLATE = 20
 # Prefix lengths round towards longer prefixes, so float error can only add comparisons, never miss one.
 _EPS = 1e-9
+_CHUNK = 1 << 22
 
 
 class ShingleSets:
@@ -79,24 +80,32 @@ def near_pairs(sets: ShingleSets, threshold: float, *, boilerplate_share: float 
     """
     values, sizes = sets.arrays()
     n = len(sizes)
-    ids = np.repeat(np.arange(n, dtype=np.int64), sizes)
-    uniq, inverse, df = np.unique(values, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
+    # 32-bit indices and one sort of packed (example, rank) keys: a few bytes per shingle at the peak.
+    ids = np.repeat(np.arange(n, dtype=np.int32), sizes)
+    uniq = np.unique(values)
+    inverse = np.empty(values.size, dtype=np.int32)
+    for at in range(0, values.size, _CHUNK):
+        inverse[at:at + _CHUNK] = np.searchsorted(uniq, values[at:at + _CHUNK])
+    df = np.bincount(inverse, minlength=uniq.size)
     boiler = np.zeros(uniq.size, dtype=bool)
     if boilerplate_share is not None and n >= MIN_EXAMPLES_FOR_BOILERPLATE:
         boiler = df >= max(2.0, boilerplate_share * n)
-    entry_boiler = boiler[inverse]
-    with_boiler = np.unique(ids[entry_boiler])
-    left = np.bincount(ids[~entry_boiler], minlength=n)
-    keep = ~entry_boiler | (left[ids] == 0)
-    ids_k, tok_k = ids[keep], inverse[keep]
+    keep = ~boiler[inverse]
+    with_boiler = np.unique(ids[~keep])
+    keep |= (np.bincount(ids[keep], minlength=n) == 0)[ids]  # a set of boilerplate only keeps it all
+    ids, inverse = ids[keep], inverse[keep]
+    del keep
     # Rarest first (ties by hash order): the shingles that tell examples apart lead each set.
-    df_k = np.bincount(tok_k, minlength=uniq.size)
+    df_k = np.bincount(inverse, minlength=uniq.size)
     rank = np.empty(uniq.size, dtype=np.int64)
     rank[np.lexsort((np.arange(uniq.size), df_k))] = np.arange(uniq.size)
-    ranks = rank[tok_k]
-    order = np.lexsort((ranks, ids_k))
-    ranks, size = ranks[order], np.bincount(ids_k, minlength=n)
+    key = (ids.astype(np.int64) << 32) | rank[inverse]
+    del inverse
+    key.sort()
+    ranks = (key & 0xFFFFFFFF).astype(np.int32)
+    del key
+    size = np.bincount(ids, minlength=n)
+    del ids
     start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(size, out=start[1:])
     pairs, compared = _join(ranks, start, size, threshold)

@@ -8,8 +8,10 @@ Assumptions, all stated in the markdown:
   activation gradients through them: ≈ 4 × N × tokens (2/3 of full); adapter FLOPs are
   negligible at small rank. DPO runs the policy on chosen and rejected answers and adds a
   reference forward pass (2 × N per token);
-- GPU time = FLOPs / (peak dense bf16 FLOP/s × model FLOPs utilisation from config.yaml);
-  recomputation for activation checkpointing is inside that utilisation.
+  QLoRA runs with activation checkpointing (that is how it fits), which recomputes the forward
+  pass: ≈ 6 × N × tokens, at no more than 20% model FLOPs utilisation (dequantising the 4-bit
+  weights on every matmul), the realistic planning figure;
+- GPU time = FLOPs / (peak dense bf16 FLOP/s × model FLOPs utilisation from config.yaml).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from workflow.training.spec import TrainingSpec
 __all__ = ["CostEstimate", "GPU_SPECS", "GpuEstimate", "estimate_cost", "estimate_markdown"]
 
 CHARS_PER_TOKEN = 4.0
+QLORA_UTILISATION = 0.20
 TOKENS_PER_MESSAGE = 4
 HOURS_PER_MONTH = 730.0
 # Peak dense bf16 (fp16 where the card has no bf16) tensor TFLOP/s and memory in GB, from vendor sheets.
@@ -167,11 +170,14 @@ def estimate_cost(spec: TrainingSpec, *, costs: CostConfig, params: int | None =
     """
     count = count_params(spec.base_model, override=params, spec_dir=spec_dir)
     sft_tokens, dpo_tokens, tokens_source = _token_plan(spec)
-    factor = 6.0 if spec.adapter.kind == "none" else 4.0
+    factor = {"none": 6.0, "lora": 4.0, "qlora": 6.0}[spec.adapter.kind]
     notes: list[str] = []
+    utilisation = costs.utilisation
     if spec.adapter.kind == "qlora":
-        notes.append("QLoRA does the same FLOPs as LoRA; dequantising the 4-bit weights typically makes it "
-                     "slower in practice (not included).")
+        utilisation = min(utilisation, QLORA_UTILISATION)
+        notes.append(f"QLoRA: activation checkpointing recomputes the forward pass (6 × N × tokens) and the 4-bit "
+                     f"weights are dequantised on every matmul, so at most {QLORA_UTILISATION:.0%} model FLOPs "
+                     "utilisation is assumed.")
     train_tokens = None if sft_tokens is None else sft_tokens + dpo_tokens
     flops = None
     if count.params is not None and sft_tokens is not None:
@@ -181,7 +187,7 @@ def estimate_cost(spec: TrainingSpec, *, costs: CostConfig, params: int | None =
     need_gb = count.params * _TRAIN_BYTES[spec.adapter.kind] * _OVERHEAD / 1e9 if count.params else None
     for gpu, price in costs.gpu_hourly_usd.items():
         peak, memory = GPU_SPECS.get(gpu, (None, None))
-        hours = flops / (peak * 1e12 * costs.utilisation) / 3600.0 if flops is not None and peak else None
+        hours = flops / (peak * 1e12 * utilisation) / 3600.0 if flops is not None and peak else None
         fits = None if need_gb is None or memory is None else need_gb <= memory
         gpus.append(GpuEstimate(gpu=gpu, peak_tflops=peak, hours=hours,
                                 cost_usd=None if hours is None else hours * price, fits=fits))
@@ -197,7 +203,7 @@ def estimate_cost(spec: TrainingSpec, *, costs: CostConfig, params: int | None =
                 serving_12 = costs.gpu_hourly_usd[serving_gpu] * HOURS_PER_MONTH * 12
     return CostEstimate(
         params=count.params, params_source=count.source, train_tokens=train_tokens, tokens_source=tokens_source,
-        flops=flops, flops_per_token_factor=factor, utilisation=costs.utilisation, gpus=gpus,
+        flops=flops, flops_per_token_factor=factor, utilisation=utilisation, gpus=gpus,
         monthly_requests=monthly_requests, api_usd_per_request=per_request, api_12_months_usd=api_12,
         serving_gpu=serving_gpu, serving_12_months_usd=serving_12, notes=notes,
     )
@@ -255,16 +261,18 @@ def estimate_markdown(spec: TrainingSpec, *, costs: CostConfig, params: int | No
                       monthly_requests: int | None = None, spec_dir: Path | None = None) -> str:
     """The estimate as a markdown section (no heading level above ###). Never raises for a validated spec."""
     est = estimate_cost(spec, costs=costs, params=params, monthly_requests=monthly_requests, spec_dir=spec_dir)
-    method = {6.0: "full fine-tuning: 6 × N × tokens", 4.0: "LoRA: ≈ 4 × N × tokens — the frozen weights need "
-              "no weight gradients, but the backward pass still runs through them (≈ 2/3 of full fine-tuning)"}
+    method = {"none": "full fine-tuning: 6 × N × tokens", "lora": "LoRA: ≈ 4 × N × tokens — the frozen weights "
+              "need no weight gradients, but the backward pass still runs through them (≈ 2/3 of full fine-tuning)",
+              "qlora": "QLoRA: ≈ 6 × N × tokens — LoRA's 4 × N plus 2 × N to recompute activations"}
     lines = [
         "### Cost estimate", "",
         f"- Parameters (N): {_count(est.params)} ({est.params_source})",
         f"- Training tokens: {_count(est.train_tokens)} ({est.tokens_source})",
-        f"- FLOPs: {_sig(est.flops)} ({method[est.flops_per_token_factor]}"
+        f"- FLOPs: {_sig(est.flops)} ({method[spec.adapter.kind]}"
         + ("; DPO adds a reference forward pass, 2 × N per token, on chosen and rejected answers" if
            spec.method != "sft" else "") + ")",
-        f"- GPU time at {est.utilisation:.0%} model FLOPs utilisation (config.yaml `costs.utilisation`):", "",
+        f"- GPU time at {est.utilisation:.0%} model FLOPs utilisation (config.yaml `costs.utilisation`"
+        + (", capped for QLoRA" if spec.adapter.kind == "qlora" else "") + "):", "",
         "| GPU | peak bf16 TFLOP/s | hours | cost (USD) | fits on one card |", "| --- | --- | --- | --- | --- |",
     ]
     for g in est.gpus:
