@@ -81,3 +81,47 @@ def test_an_llm_judge_reply_without_a_boolean_verdict_fails_the_check(reply: str
     [check] = check_outcome(Outcome(output="x"), _case({"type": "llm-judge", "rubric": "r"}),
                             FakeListChatModel(responses=[reply]))
     assert not check.passed and "not understood" in check.detail
+
+
+def test_not_contains_and_is_json_check_what_promptfoo_users_expect() -> None:
+    assert _passed(_case({"type": "not-contains", "value": "sorry"}), "Here you go") == [True]
+    assert _passed(_case({"type": "not-contains", "value": "SORRY", "ignore_case": True}), "so sorry") == [False]
+    assert _passed(_case({"type": "is-json"}), '{"a": 1}') == [True]
+    assert _passed(_case({"type": "is-json"}), {"a": 1}) == [True]
+    assert _passed(_case({"type": "is-json"}), "not json") == [False]
+
+
+def test_json_path_reads_a_dotted_path_and_compares_or_requires_it() -> None:
+    output = {"answer": {"category": "billing", "items": [{"name": "refund"}]}}
+    assert _passed(_case({"type": "json-path", "path": "answer.category", "value": "billing"}), output) == [True]
+    assert _passed(_case({"type": "json-path", "path": "answer.items.0.name", "value": "refund"}), output) == [True]
+    assert _passed(_case({"type": "json-path", "path": "answer.items.-1.name"}), output) == [True]
+    [check] = check_outcome(Outcome(output=output), _case({"type": "json-path", "path": "answer.tone"}))
+    assert (check.passed, check.detail) == (False, "no 'tone' in the output (path answer.tone)")
+    [check] = check_outcome(Outcome(output='{"a": 2}'), _case({"type": "json-path", "path": "a", "value": 3}))
+    assert (check.passed, check.detail) == (False, "a is '2', expected '3'")
+
+
+def test_a_python_assertion_calls_the_named_function_with_the_output_and_case(
+        write_module, app_dir) -> None:
+    mod = write_module(
+        "def short(output, case):\n    return len(output) < 10\n\n"
+        "def polite(output, case):\n    return {'pass': 'please' in output, 'reason': 'asked ' + case['input']}\n\n"
+        "def broken(output, case):\n    raise KeyError('x')\n")
+    assert _passed(_case({"type": "python", "function": f"{mod}:short"}), "tiny") == [True]
+    [check] = check_outcome(Outcome(output="no"), _case({"type": "python", "function": f"{mod}:polite"}))
+    assert (check.passed, check.detail) == (False, "asked q")
+    [check] = check_outcome(Outcome(output="no"), _case({"type": "python", "function": f"{mod}:broken"}))
+    assert not check.passed and check.detail.startswith(f"{mod}:broken raised KeyError")
+
+
+def test_weights_and_a_case_threshold_decide_a_pass_from_the_weighted_share() -> None:
+    from workflow.evaluation.assertions import case_passed
+
+    case = Case.model_validate({"input": "q", "threshold": 0.75, "assertions": [
+        {"type": "contains", "value": "[billing]", "weight": 3}, {"type": "regex", "pattern": "^\\[", "weight": 1}]})
+    checks = check_outcome(Outcome(output="answer [billing]"), case)
+    assert [(c.passed, c.weight) for c in checks] == [(True, 3.0), (False, 1.0)]
+    assert case_passed(checks, case.threshold)  # 3 of 4 = 0.75
+    assert not case_passed(checks, None)  # without a threshold every check must pass
+    assert not case_passed(checks, 0.8)

@@ -58,3 +58,30 @@ def test_bad_cases_files_are_rejected_with_file_line_and_field(tmp_path: Path, t
 def test_a_missing_cases_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cases file not found"):
         load_cases(tmp_path / "nope.jsonl")
+
+
+def test_yaml_and_csv_cases_load_like_json_lines_and_name_their_items_or_lines(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "cases.yaml"
+    yaml_file.write_text("- id: 1\n  input: hi\n  assertions: [{type: not-contains, value: bye}]\n"
+                         "- input: {q: 2}\n  expected: x\n", encoding="utf-8")
+    cases = load_cases(yaml_file)
+    assert [(c.key, c.line) for c in cases][0] == ("1", 1) and cases[1].input == {"q": 2}
+    csv_file = tmp_path / "cases.csv"
+    csv_file.write_text('id,input,expected,assertions\n7,hello,,"[{""type"": ""contains"", ""value"": ""he""}]"\n'
+                        "8,bye,bye,\n", encoding="utf-8")
+    rows = load_cases(csv_file)
+    assert [(c.key, c.input, c.expected, c.line) for c in rows] == [("7", "hello", None, 2), ("8", "bye", "bye", 3)]
+    assert isinstance(rows[0].assertions[0], Contains)
+    yaml_file.write_text("- input: 1\n- input: 2\n  colour: red\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"cases.yaml:item 2: field 'colour'"):
+        load_cases(yaml_file)
+    csv_file.write_text("question\nhi\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"cases.csv:1: a CSV cases file needs an 'input' column"):
+        load_cases(csv_file)
+
+
+def test_integer_ids_are_accepted_and_pair_as_text(tmp_path: Path) -> None:
+    cases = load_cases(_write(tmp_path, '{"id": 1, "input": "a"}\n{"id": 2, "input": "b"}\n'))
+    assert [c.key for c in cases] == ["1", "2"]
+    with pytest.raises(DataError, match="duplicate case id '1'"):
+        load_cases(_write(tmp_path, '{"id": 1, "input": "a"}\n{"id": "1", "input": "b"}\n'))

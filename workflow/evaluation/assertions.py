@@ -13,14 +13,18 @@ from workflow.evaluation.cases import (
     Case,
     Contains,
     Equals,
+    IsJson,
+    JsonPath,
     JsonSchema,
     LlmJudge,
     MaxLatency,
+    NotContains,
+    PythonCheck,
     Regex,
 )
 from workflow.evaluation.targets import Outcome
 
-__all__ = ["Check", "ChatModelLike", "check_outcome", "output_text"]
+__all__ = ["Check", "ChatModelLike", "case_passed", "check_outcome", "output_text"]
 
 _JUDGE_PROMPT = """You are grading the output of an application against a rubric.
 Reply with one JSON object and nothing else: {{"pass": true or false, "reason": "<one sentence>"}}.
@@ -50,6 +54,15 @@ class Check:
     type: str
     passed: bool
     detail: str = ""
+    weight: float = 1.0
+
+
+def case_passed(checks: list[Check], threshold: float | None) -> bool:
+    """Every check passes, or with a threshold the weighted share of passing checks reaches it."""
+    if threshold is None or not checks:
+        return all(c.passed for c in checks)
+    total = sum(c.weight for c in checks)
+    return sum(c.weight for c in checks if c.passed) / total >= threshold
 
 
 def output_text(output: Any) -> str:
@@ -78,6 +91,63 @@ def _contains(a: Contains, output: Any, case: Case) -> Check:
         return Check(type="contains", passed=False, detail="no value and no expected to look for")
     ok = _fold(output_text(want), a.ignore_case) in _fold(output_text(output), a.ignore_case)
     return Check(type="contains", passed=ok, detail="" if ok else f"{output_text(want)[:80]!r} not found")
+
+
+def _not_contains(a: NotContains, output: Any) -> Check:
+    ok = _fold(a.value, a.ignore_case) not in _fold(output_text(output), a.ignore_case)
+    return Check(type=a.type, passed=ok, detail="" if ok else f"{a.value[:80]!r} found")
+
+
+def _as_json(output: Any) -> tuple[bool, Any]:
+    if not isinstance(output, str):
+        return isinstance(output, dict | list), output
+    try:
+        return True, json.loads(output)
+    except json.JSONDecodeError:
+        return False, None
+
+
+def _json_path(a: JsonPath, output: Any) -> Check:
+    ok, current = _as_json(output)
+    if not ok:
+        return Check(type=a.type, passed=False, detail="output is not JSON")
+    for part in a.path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.lstrip("-").isdigit() and -len(current) <= int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return Check(type=a.type, passed=False, detail=f"no '{part}' in the output (path {a.path})")
+    if a.value is not None and current != a.value:
+        return Check(type=a.type, passed=False, detail=f"{a.path} is {output_text(current)[:60]!r}, "
+                                                     f"expected {output_text(a.value)[:60]!r}")
+    return Check(type=a.type, passed=True)
+
+
+_functions: dict[str, Any] = {}
+
+
+def _python(a: PythonCheck, output: Any, case: Case) -> Check:
+    import importlib
+    import os
+    import sys
+
+    try:
+        fn = _functions.get(a.function)
+        if fn is None:
+            module_name, attr = a.function.split(":")
+            if os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            fn = _functions[a.function] = getattr(importlib.import_module(module_name), attr)
+        result = fn(output, case.model_dump(mode="json"))
+    except Exception as exc:  # the user's check failing is this check failing, not the run
+        return Check(type=a.type, passed=False, detail=f"{a.function} raised {type(exc).__name__}: {exc}"[:200])
+    if isinstance(result, dict) and isinstance(result.get("pass"), bool):
+        return Check(type=a.type, passed=result["pass"], detail=str(result.get("reason", ""))[:200])
+    if isinstance(result, bool):
+        return Check(type=a.type, passed=result, detail="" if result else f"{a.function} returned False")
+    return Check(type=a.type, passed=False, detail=f"{a.function} returned {type(result).__name__}, "
+                                                  "not a bool or {'pass': bool, 'reason': str}")
 
 
 def _regex(a: Regex, output: Any) -> Check:
@@ -131,6 +201,11 @@ def _judge(a: LlmJudge, output: Any, case: Case, judge: ChatModelLike | None) ->
 
 
 def _check(a: Assertion, outcome: Outcome, case: Case, judge: ChatModelLike | None) -> Check:
+    check = _check_one(a, outcome, case, judge)
+    return Check(type=check.type, passed=check.passed, detail=check.detail, weight=a.weight)
+
+
+def _check_one(a: Assertion, outcome: Outcome, case: Case, judge: ChatModelLike | None) -> Check:
     if isinstance(a, MaxLatency):
         ok = outcome.latency_ms <= a.value
         return Check(type=a.type, passed=ok, detail="" if ok else f"{outcome.latency_ms:.0f} ms > {a.value:g} ms")
@@ -140,8 +215,17 @@ def _check(a: Assertion, outcome: Outcome, case: Case, judge: ChatModelLike | No
         return _equals(a, outcome.output, case)
     if isinstance(a, Contains):
         return _contains(a, outcome.output, case)
+    if isinstance(a, NotContains):
+        return _not_contains(a, outcome.output)
     if isinstance(a, Regex):
         return _regex(a, outcome.output)
+    if isinstance(a, IsJson):
+        ok = _as_json(outcome.output)[0]
+        return Check(type=a.type, passed=ok, detail="" if ok else "output is not JSON")
+    if isinstance(a, JsonPath):
+        return _json_path(a, outcome.output)
+    if isinstance(a, PythonCheck):
+        return _python(a, outcome.output, case)
     if isinstance(a, JsonSchema):
         return _json_schema(a, outcome.output)
     return _judge(a, outcome.output, case, judge)

@@ -1,10 +1,13 @@
-"""Evaluation cases: one JSON object per line with `input`, optional `id`, `expected` and
-`assertions`. Parsed into pydantic models that reject unknown keys."""
+"""Evaluation cases: one JSON object per line with `input`, optional `id`, `expected`,
+`assertions` and `threshold` (JSON Lines), or the same objects as a YAML list, or CSV rows
+with `input`, `id`, `expected` and `assertions` (JSON text) columns. Parsed into pydantic
+models that reject unknown keys."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,9 +20,13 @@ __all__ = [
     "Case",
     "Contains",
     "Equals",
+    "IsJson",
+    "JsonPath",
     "JsonSchema",
     "LlmJudge",
     "MaxLatency",
+    "NotContains",
+    "PythonCheck",
     "Regex",
     "canonical_json",
     "load_cases",
@@ -28,6 +35,9 @@ __all__ = [
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    # How much the check counts toward a case's score when the case sets a `threshold`.
+    weight: float = Field(default=1.0, gt=0)
 
 
 class Equals(_Strict):
@@ -44,6 +54,37 @@ class Contains(_Strict):
     type: Literal["contains"]
     value: str | None = None
     ignore_case: bool = False
+
+
+class NotContains(_Strict):
+    """Output text does not contain `value`."""
+
+    type: Literal["not-contains"]
+    value: str
+    ignore_case: bool = False
+
+
+class IsJson(_Strict):
+    """Output is JSON (a dict or list result, or text that parses as JSON)."""
+
+    type: Literal["is-json"]
+
+
+class JsonPath(_Strict):
+    """The value at a dotted `path` of the JSON output ("answer.category", "items.0.name")
+    equals `value`, or merely exists when `value` is omitted."""
+
+    type: Literal["json-path"]
+    path: str = Field(min_length=1)
+    value: Any = None
+
+
+class PythonCheck(_Strict):
+    """`function` ("module:function", importable from the current folder) is called with the
+    output and the case as a dict; it returns a bool, or {"pass": bool, "reason": str}."""
+
+    type: Literal["python"]
+    function: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class Regex(_Strict):
@@ -75,7 +116,10 @@ class LlmJudge(_Strict):
     rubric: str = Field(min_length=1)
 
 
-Assertion = Annotated[Equals | Contains | Regex | JsonSchema | MaxLatency | LlmJudge, Field(discriminator="type")]
+Assertion = Annotated[
+    Equals | Contains | NotContains | Regex | IsJson | JsonPath | JsonSchema | MaxLatency | LlmJudge | PythonCheck,
+    Field(discriminator="type"),
+]
 
 
 class Case(_Strict):
@@ -85,6 +129,9 @@ class Case(_Strict):
     input: Any
     expected: Any = None
     assertions: list[Assertion] = Field(default_factory=list)
+    # With a threshold, a case passes when the weighted share of passing checks reaches it;
+    # without one, every check must pass.
+    threshold: float | None = Field(default=None, ge=0, le=1)
     line: int = Field(default=0, exclude=True)
 
     @field_validator("id", mode="before")
@@ -121,41 +168,84 @@ def _problem(err: Any) -> str:
     return f"field '{loc}': {err['msg']}" if loc else err["msg"]
 
 
-def load_cases(path: Path) -> list[Case]:
-    """Read a cases JSONL file; blank lines and lines starting with '//' are skipped.
+def _rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line, object) for each case in a JSONL, YAML or CSV file. Raises DataError for text
+    that is not valid in its format."""
+    suffix = path.suffix.lower()
+    if suffix in {".yaml", ".yml"}:
+        import yaml
 
-    Raises DataError naming the file, the line and the fix: missing file, invalid JSON,
-    unknown or missing fields, duplicate ids, or no cases at all.
-    """
-    if not path.is_file():
-        raise DataError(f"{path}: cases file not found (expected JSON Lines with an 'input' per line)")
-    cases: list[Case] = []
-    seen: dict[str, int] = {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            raise DataError(f"{path}{where}: not valid YAML; write a list of cases (- input: ...)") from None
+        if data is None:
+            return
+        if not isinstance(data, list):
+            raise DataError(f"{path}: expected a YAML list of cases (- input: ...), got a {type(data).__name__}")
+        yield from ((i, item) for i, item in enumerate(data, start=1))
+        return
+    if suffix == ".csv":
+        import csv
+
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or "input" not in reader.fieldnames:
+                raise DataError(f"{path}:1: a CSV cases file needs an 'input' column (and optionally id, expected, "
+                                "assertions as JSON text)")
+            for row in reader:
+                line = reader.line_num
+                obj: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
+                if "assertions" in obj:
+                    try:
+                        obj["assertions"] = json.loads(obj["assertions"])
+                    except json.JSONDecodeError as exc:
+                        raise DataError(f"{path}:{line}: column 'assertions': not valid JSON ({exc.msg})") from None
+                yield line, obj
+        return
     with path.open(encoding="utf-8") as fh:
         for lineno, raw in enumerate(fh, start=1):
             text = raw.strip()
             if not text or text.startswith("//"):
                 continue
             try:
-                obj = json.loads(text)
+                yield lineno, json.loads(text)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg}); write one JSON object per line") \
                     from None
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object with an 'input' field")
-            if "line" in obj:
-                raise DataError(f"{path}:{lineno}: field 'line': not a case field; remove it")
-            try:
-                case = Case.model_validate({**obj, "line": lineno})
-            except ValidationError as exc:
-                raise DataError(f"{path}:{lineno}: {_problem(exc.errors()[0])}") from None
-            if case.key in seen:
-                raise DataError(
-                    f"{path}:{lineno}: duplicate case id '{case.key}' (also line {seen[case.key]}); "
-                    "give each case a distinct 'id'"
-                )
-            seen[case.key] = lineno
-            cases.append(case)
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read a cases file: JSON Lines (blank lines and lines starting with '//' are skipped),
+    a YAML list (`.yaml`/`.yml`, numbered by item) or CSV (`.csv`, numbered by line).
+
+    Raises DataError naming the file, the line and the fix: missing file, invalid JSON,
+    unknown or missing fields, duplicate ids, or no cases at all.
+    """
+    if not path.is_file():
+        raise DataError(f"{path}: cases file not found (expected JSON Lines with an 'input' per line)")
+    unit = "item " if path.suffix.lower() in {".yaml", ".yml"} else ""
+    also = unit or "line "
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
+    for lineno, obj in _rows(path):
+        where = f"{path}:{unit}{lineno}"
+        if not isinstance(obj, dict):
+            raise DataError(f"{where}: expected a JSON object with an 'input' field")
+        if "line" in obj:
+            raise DataError(f"{where}: field 'line': not a case field; remove it")
+        try:
+            case = Case.model_validate({**obj, "line": lineno})
+        except ValidationError as exc:
+            raise DataError(f"{where}: {_problem(exc.errors()[0])}") from None
+        if case.key in seen:
+            raise DataError(
+                f"{where}: duplicate case id '{case.key}' (also {also}{seen[case.key]}); give each case a distinct 'id'"
+            )
+        seen[case.key] = lineno
+        cases.append(case)
     if not cases:
         raise DataError(f"{path}: no cases found; add one JSON object per line with an 'input' field")
     return cases

@@ -91,6 +91,11 @@ def execute_run(
         judge = build_judge(settings.config.llm)
     resolved = resolve_target(target, timeout_s=timeout_s, context=context, config=config)
     cache_dir = cache_dir or settings.output_dir / ".eval-cache"
+    if judge is not None and use_cache and settings.config.llm is not None:
+        from workflow.evaluation.judge import CachedJudge
+
+        llm = settings.config.llm
+        judge = CachedJudge(judge, cache_dir / "judge", f"{llm.model}\0{llm.base_url or ''}")
     key = fingerprint(resolved, extra_paths=[*(prompt_files or []), *watched], env_names=cache_env or [],
                       exclude=[cases_path, cache_dir, settings.output_dir, run_dir])
     cache = None

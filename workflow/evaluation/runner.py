@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from workflow.errors import ConfigError
-from workflow.evaluation.assertions import ChatModelLike, check_outcome
+from workflow.evaluation.assertions import ChatModelLike, case_passed, check_outcome
 from workflow.evaluation.cache import OutcomeCache
 from workflow.evaluation.cases import Case
 from workflow.evaluation.records import CheckRecord, Record
@@ -70,7 +70,7 @@ def _record(case: Case, repeat: int, raw: Outcome, cached: bool, options: RunOpt
         case_id=case.key, repeat=repeat, output=outcome.output, error=outcome.error,
         latency_ms=round(outcome.latency_ms, 3), usage=outcome.usage, cost_usd=outcome.cost_usd,
         cost_estimated=estimated, checks=[CheckRecord(type=c.type, passed=c.passed, detail=c.detail) for c in checks],
-        passed=outcome.error is None and all(c.passed for c in checks), cached=cached,
+        passed=outcome.error is None and case_passed(checks, case.threshold), cached=cached,
     )
 
 
