@@ -41,6 +41,27 @@ def test_plural_and_ing_forms_meet_at_the_same_term() -> None:
     assert tokenize("fine-tuning") == tokenize("fine tune")
 
 
+def test_the_gate_words_go_no_and_not_are_kept_and_a_compound_adds_its_joined_form() -> None:
+    assert tokenize("no-go") == ["no", "go", "nogo"]
+    assert "condition" in tokenize("GO / CONDITIONAL GO / NO-GO") and "nogo" in tokenize("NO-GO")
+    assert tokenize("not") == ["not"]
+
+
+def test_practitioner_shorthand_meets_the_words_the_entries_use() -> None:
+    assert tokenize("ft") == tokenize("fine-tuning")
+    assert tokenize("orchestration")[0] in tokenize("langchain or langgraph")
+    assert tokenize("contamination")[0] in tokenize("benchmark questions leaked")
+    assert tokenize("use case") == tokenize("use-case")
+    assert "rollback" in tokenize("how do we go back to the old model")
+
+
+def test_a_rare_one_word_tag_outweighs_a_common_two_word_tag() -> None:
+    generic = [doc(f"pat-generic-{n}", f"Generic training advice {n}", topics=("fine-tuning",)) for n in range(6)]
+    precise = doc("pat-precise", "Scrub personal data first", topics=("pii",))
+    ranked = KnowledgeIndex.build([*generic, precise]).rank("pii scrub before fine-tuning")
+    assert ranked[0][0].id == "pat-precise"
+
+
 def test_type_and_source_filters_restrict_the_ranking(index: KnowledgeIndex) -> None:
     assert {d.type for d, _ in index.rank("rag", types=["warning"])} == {"warning"}
     only = index.rank("rag", source_ids=["arxiv-org-abs-2307-03172"])

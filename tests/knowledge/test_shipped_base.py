@@ -9,6 +9,7 @@ import pytest
 from workflow.knowledge.entry import ALLOWED_HOSTS, ENTRY_TYPES, Entry, url_problem
 from workflow.knowledge.index import KnowledgeIndex, open_index
 from workflow.knowledge.loader import load_entries
+from workflow.knowledge.tools import KnowledgeTools
 from workflow.resources import knowledge_dir
 
 # Every topic the shipped pack asks about (issue 3), with a word the top result must mention.
@@ -66,3 +67,35 @@ def test_every_pack_topic_finds_a_relevant_entry(shipped: KnowledgeIndex, topic:
 def test_every_entry_is_found_by_its_own_title(shipped: KnowledgeIndex) -> None:
     missed = [doc.id for doc in shipped.docs if doc.id not in {d.id for d, _ in shipped.rank(doc.title, limit=3)}]
     assert missed == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("no-go", {"dec-data-feasibility", "meth-quality-gate-decision"}),
+        ("pii scrub before finetune", {"meth-pii-detection", "dec-pii-handling", "warn-pii-memorization"}),
+        ("langchain or langgraph", {"warn-orchestration-framework-lock-in"}),
+        ("benchmark questions in training data", {"meth-ngram-contamination-check", "warn-benchmark-contamination"}),
+        ("GRPO vs PPO", {"dec-rl-post-training-method"}),
+        ("EU AI Act obligations", {"chk-eu-ai-act-general-purpose", "chk-eu-ai-act-high-risk"}),
+        ("is OpenAI fine-tuning still available", {"warn-openai-fine-tuning-wind-down"}),
+    ],
+)
+def test_queries_the_issue_reported_now_rank_their_entry_in_the_top_three(
+    shipped: KnowledgeIndex, query: str, expected: set[str]
+) -> None:
+    assert expected & {doc.id for doc, _ in shipped.rank(query, limit=3)}
+
+
+@pytest.mark.parametrize(
+    "query", ["best pizza in naples", "how do I renew my passport", "tax deductions for home office"])
+def test_a_question_outside_the_base_gets_no_entries(shipped: KnowledgeIndex, query: str) -> None:
+    response = KnowledgeTools(shipped).search(query)
+    assert response.results == [] and response.metadata.answered is False
+
+
+def test_entries_about_current_platforms_and_regulation_carry_their_dates(entries: list[Entry]) -> None:
+    by_id = {entry.id: entry for entry in entries}
+    assert "7 May 2026" in by_id["warn-openai-fine-tuning-wind-down"].summary
+    assert "15 September 2025" in by_id["warn-cohere-fine-tuning-deprecated"].summary
+    assert "2 August 2026" in by_id["chk-eu-ai-act-high-risk"].summary
