@@ -33,7 +33,7 @@ DRAFT_TASK = ("Write the document {path} for this step. Start from the engine's 
               "document only.\n\n{request}--- engine draft ---\n{draft}")
 # Earlier documents per call: a conversation turn gets each one's leading sections, a draft more;
 # a proposal draws on the conversation and the brief only.
-CONVERSE_DOC_TOKENS = 350
+CONVERSE_DOC_TOKENS = 250
 # Failures worth another try; a rejected key is not.
 RETRIED = frozenset({"timeout", "rate_limit", "connection", "other"})
 
