@@ -149,3 +149,20 @@ def test_missing_paths_are_one_line_errors(args: list[str], tmp_path: Path, caps
     monkeypatch.chdir(tmp_path)
     code, _, err = cairn(args, tmp_path, capsys, monkeypatch)
     assert code == 1 and err.startswith("error: nope") and err.count("\n") == 1
+
+
+def test_eval_view_writes_one_self_contained_page_with_failing_cases_first(app_dir: Path, capsys,
+                                                                          monkeypatch) -> None:
+    cases = _cases(app_dir / "cases.jsonl", [{"id": "ok", "input": "yes", "expected": "yes"},
+                                             {"id": "bad", "input": "<no>", "expected": "yes"}])
+    for name in ("a", "b"):
+        cairn(["eval", "run", "-t", ECHO, "-c", str(cases), "-o", str(app_dir / name), "-n", "1"],
+              app_dir / "output", capsys, monkeypatch)
+    code, out, _ = cairn(["eval", "view", str(app_dir / "a"), str(app_dir / "b")], app_dir / "output", capsys,
+                         monkeypatch)
+    page = (app_dir / "a" / "view.html").read_text(encoding="utf-8")
+    assert code == 0 and out.strip() == f"wrote {app_dir / 'a' / 'view.html'}"
+    assert page.index("<b>bad</b>") < page.index("<b>ok</b>")  # failing first
+    assert "&lt;no&gt;" in page and "<no>" not in page  # outputs are escaped
+    assert "<script" not in page and "http" not in page  # nothing loaded from elsewhere
+    assert page.count("<td class=\"fail\">") == 2 and "2 cases, 1 failing" in page

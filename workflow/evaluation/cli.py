@@ -83,6 +83,18 @@ def run_cmd(
         print_summary(summary, run_dir)
 
 
+@app.command("view")
+def view_cmd(
+    run_a: Annotated[Path, typer.Argument(help="A run folder.")],
+    run_b: Annotated[Path | None, typer.Argument(help="A second run to show beside it.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file (default: RUN_A/view.html).")] = None,
+) -> None:
+    """Write a self-contained HTML page with every case's outputs side by side, failing cases first."""
+    from workflow.evaluation.view import write_view
+
+    print(f"wrote {write_view(run_a, run_b, out)}")
+
+
 def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
     """Parse a JSON object option. Raises ConfigError naming the option and the fix."""
     from workflow.errors import ConfigError
