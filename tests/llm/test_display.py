@@ -46,3 +46,10 @@ def test_visible_escapes_markup_and_reveals_hidden_characters() -> None:
     assert visible("[b]x\u200b") == "\\[b]x\\u200b"
     assert reveal("line\nnext\ttab") == "line\nnext\ttab", "newlines and tabs are ordinary text"
     assert hidden_characters("a\u200bb\u200bc\x1b") == ["U+200B", "U+001B"]
+
+
+def test_emoji_codes_in_a_proposed_value_are_shown_as_typed(out: Path, mini_project: str) -> None:
+    model = FakeChatModel(replies=["Hi :smile:", {"use_case": "Bots :thumbs_up: for tickets"}])
+    code, text, _ = run_llm(out, mini_project, model, "\n")
+    assert code == 0
+    assert "Hi :smile:" in text and text.count("Bots :thumbs_up: for tickets") == 2 and "👍" not in text

@@ -110,3 +110,10 @@ def test_a_finished_visit_leaves_no_conversation_to_resume(out: Path, mini_proje
     code, text, _ = run_llm(out, mini_project, model, "")
     assert code == 0 and "conversation resumed" not in text
     assert len(model.prompts) == 1, "step 2 opens with its own greeting"
+
+
+def test_a_reply_without_text_is_not_kept_as_an_empty_assistant_message(out: Path, mini_project: str) -> None:
+    model = FakeChatModel(replies=["", "Now with words."])  # e.g. a reply that was only a tool call
+    code, _, _ = run_llm(out, mini_project, model, "hello\n")
+    assert code == 0
+    assert [(m.type, str(m.content)) for m in model.prompts[1][1:]] == [("human", "hello")]

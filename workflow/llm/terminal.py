@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from workflow.chat import LineReader, render_menu, render_messages, render_question, run_chat
 from workflow.llm.display import reveal, shown_value, visible
@@ -106,7 +107,7 @@ class _Loop:
                         break
 
     def write(self, text: str) -> None:
-        self.console.print(reveal(text), end="", markup=False, highlight=False, soft_wrap=True)
+        self.console.print(reveal(text), end="", markup=False, emoji=False, highlight=False, soft_wrap=True)
 
     def run(self) -> int:
         prompt = self.session.current()
@@ -147,7 +148,8 @@ class _Loop:
         if field in self.proposal:
             value = self.proposal.pop(field)  # offered once: after an error the user types it
             self.console.print(f"[cyan]proposed:[/] {visible(shown_value(value))}  "
-                               "[dim](Enter accepts; or type another value)[/]", highlight=False, soft_wrap=True)
+                               "[dim](Enter accepts; or type another value)[/]", highlight=False, soft_wrap=True,
+                               emoji=False)
             line = self.read("> ")
             return self.session.send(value if not line.strip() else line)
         line = self.read("> ")
@@ -203,11 +205,11 @@ class _Loop:
         if proposal.values:
             table = Table("field", "proposed value", title="Proposal (confirm or edit each field)")
             for name, value in proposal.values.items():
-                table.add_row(escape(name), visible(shown_value(value)))
+                table.add_row(Text(name), Text(shown_value(value)))  # Text: no markup, no :emoji: codes
             self.console.print(table)
         for name, problem in proposal.problems.items():
             self.console.print(f"[yellow]proposed {escape(name)} refused:[/] {visible(problem)}; "
-                               "it is asked below", highlight=False, soft_wrap=True)
+                               "it is asked below", highlight=False, soft_wrap=True, emoji=False)
         if not proposal.values and not proposal.problems:
             self.console.print("[yellow]No values to propose yet; answer the questions below.[/]")
 
