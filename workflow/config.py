@@ -31,7 +31,7 @@ class LlmConfig(_Strict):
     api_key_env: str | None = None
     temperature: float = 0.3
     timeout_s: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=2, ge=0)  # Cairn retries transient failures itself, each one shown
+    max_retries: int = Field(default=2, ge=0)  # chat: Cairn retries transient failures, each one shown
     max_tokens: int | None = Field(default=None, ge=1)  # cap on each reply's length; null: the provider's
     prompt_budget_tokens: int = Field(default=6000, ge=500)
     # How the model is asked for structured proposals: null leaves the provider's default
