@@ -6,6 +6,7 @@ binary, separators, YAML syntax), against a real output folder. Each run ends wi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -88,3 +89,30 @@ def test_export_never_tracebacks_on_any_output_path(target: str, output: Path, c
     where = os.path.normpath(os.path.join(os.getcwd(), target.replace("\\", "/")))
     assume(Path(where).is_relative_to(output.parent) and "~" not in target)
     run(["--output", str(output), "export", "exp", "--out", target], capsys, monkeypatch)
+
+
+@pytest.mark.parametrize("payload", [
+    "<script>alert(document.cookie)</script>",
+    "<img src=x onerror=alert(document.cookie)>",
+    "[click me](javascript:alert(1))",
+    '<a href="javascript:alert(1)">x</a>',
+])
+def test_the_html_export_shows_raw_html_from_answers_and_documents_as_text(
+        payload: str, output: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflow.session import create_project
+    from workflow.store import read_sidecar, write_sidecar
+
+    name = "xss" + str(abs(hash(payload)) % 1000)
+    folder = create_project(output, name, user="u", pack_ref=str(MINI))
+    sidecar = read_sidecar(folder)
+    sidecar["decisions"] = [{"id": "ARCH-001", "step": "1", "title": payload, "choice": payload,
+                             "rationale": payload, "date": "2026-12-03"}]
+    write_sidecar(folder, sidecar)
+    (folder / "phase-0-scoping" / "scope.md").write_text(f"# Scope\n\n{payload}\n", encoding="utf-8")
+    run(["--output", str(output), "export", name, "--html"], capsys, monkeypatch)
+    html = (folder / "export.html").read_text(encoding="utf-8").lower()
+    tags = re.findall(r"<([a-z][a-z0-9]*)([^>]*)>", html)
+    assert not [t for t in tags if t[0] in ("script", "img", "iframe") or "onerror" in t[1]
+                or "javascript:" in t[1]], tags
+    assert "alert(" in html, "the payload is still shown, as text"
+    shutil.rmtree(folder)

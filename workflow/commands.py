@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -216,7 +217,10 @@ def export(
     if html:
         from markdown_it import MarkdownIt
 
-        body = MarkdownIt("commonmark").enable("table").render(text)
+        # html=False: raw HTML typed in answers or documents is shown as text, never run (stored XSS);
+        # markdown-it already refuses javascript:, vbscript: and data: link targets.
+        shown = re.sub(r"^<!-- (\S+) -->$", r"*\1*", text, flags=re.MULTILINE)
+        body = MarkdownIt("commonmark", {"html": False}).enable("table").render(shown)
         text = (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{name}</title>"
                 "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}"
                 "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px}</style>"
