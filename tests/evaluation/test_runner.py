@@ -352,3 +352,15 @@ def test_context_and_config_are_refused_for_targets_that_are_not_graphs(write_mo
         resolve_target(f"{mod}:f", context={"a": 1})
     with pytest.raises(ConfigError, match="for module:graph targets only"):
         resolve_target("cat", config={"configurable": {}})
+
+
+def test_rate_limited_calls_are_retried_and_other_failures_are_not(write_module: WriteModule, write_cases) -> None:
+    mod = write_module(
+        "calls = {}\n\nclass RateLimitError(Exception):\n    pass\n\n"
+        "def f(x):\n    calls[x] = calls.get(x, 0) + 1\n"
+        "    if x == 'busy' and calls[x] < 3:\n        raise RateLimitError('Error code: 429 - rate limit reached')\n"
+        "    if x == 'broken':\n        raise ValueError('bad input')\n    return x\n")
+    cases = load_cases(write_cases([{"input": "busy"}, {"input": "broken"}]))
+    records = run_cases(resolve_target(f"{mod}:f"), cases, options=RunOptions(repeat=1, retry_delay_s=0.001))
+    assert [(r.output, r.error) for r in records] == [("busy", None), (None, "ValueError: bad input")]
+    assert sys.modules[mod].calls == {"busy": 3, "broken": 1}

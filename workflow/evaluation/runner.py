@@ -4,6 +4,8 @@ an event loop for async ones. Returns one Record per case x repetition."""
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -16,7 +18,7 @@ from workflow.evaluation.cases import Case
 from workflow.evaluation.records import CheckRecord, Record
 from workflow.evaluation.targets import Outcome, Target
 
-__all__ = ["RunOptions", "run_cases", "select_output"]
+__all__ = ["RunOptions", "rate_limited", "run_cases", "select_output"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +31,18 @@ class RunOptions:
     output_key: str | None = None
     usd_per_1k_input: float | None = None
     usd_per_1k_output: float | None = None
+    # A call refused for a rate limit (HTTP 429, RateLimitError, "rate limit", "too many requests")
+    # is retried this many times, waiting retry_delay_s, then twice that, and so on.
+    retries: int = 3
+    retry_delay_s: float = 2.0
+
+
+_RATE_LIMITED = re.compile(r"rate.?limit|too many requests|\b429\b|resource.?exhausted|overloaded", re.I)
+
+
+def rate_limited(outcome: Outcome) -> bool:
+    """Whether a failed call looks like a provider's rate limit (worth waiting for and retrying)."""
+    return outcome.error is not None and bool(_RATE_LIMITED.search(outcome.error))
 
 
 def select_output(output: Any, key: str) -> Any:
@@ -120,6 +134,11 @@ def run_cases(
         async def one(sem: asyncio.Semaphore, index: int, repeat: int) -> None:
             async with sem:
                 outcome = await target.acall(cases[index].key, cases[index].input)
+                for attempt in range(options.retries):
+                    if not rate_limited(outcome):
+                        break
+                    await asyncio.sleep(options.retry_delay_s * 2**attempt)
+                    outcome = await target.acall(cases[index].key, cases[index].input)
             finish(index, repeat, outcome)
             # Judging may call a chat model synchronously: keep it off the event loop.
             record = await asyncio.to_thread(_record, cases[index], repeat, outcome, False, options, judge)
@@ -135,6 +154,11 @@ def run_cases(
     else:
         def work(index: int, repeat: int) -> Record:
             outcome = target.call(cases[index].key, cases[index].input)
+            for attempt in range(options.retries):
+                if not rate_limited(outcome):
+                    break
+                time.sleep(options.retry_delay_s * 2**attempt)  # the provider asked us to slow down
+                outcome = target.call(cases[index].key, cases[index].input)
             finish(index, repeat, outcome)
             return _record(cases[index], repeat, outcome, False, options, judge)
 
