@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import open_session, quiet_console
+from workflow import review
 from workflow.answers import AnswerPlan
 from workflow.chat import StreamReader, run_chat
 from workflow.errors import AnswersRefused
@@ -182,3 +183,23 @@ def test_the_bad_plan_example_stops_with_its_checks_until_each_confirm_is_acknow
     spec = out / "bad" / "phase-2-training" / "training-spec.yaml"
     spec.write_text(spec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
     assert not project_status(load_pack(None), sidecar, out / "bad")["training_spec"]["unchanged"]
+
+
+def test_revise_to_3a_redrafts_the_training_spec_that_read_the_old_volume(
+        out: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    answers = yaml.safe_load((EXAMPLES / "answers-fine-tuning.yaml").read_text(encoding="utf-8"))
+    first = dict(answers["3a"], training_examples=800)
+    answers["3a"] = [first, {"training_examples": 3000}]
+    answers["acknowledge"] = {"LABELLED-COUNT-MISMATCH": "Only reviewed tickets count; most of the 150,000 are not."}
+    answers["10"] = [{"decision": "REVISE", "revise_to": "3a",
+                      "revision_reason": "Step 3a: the export has 3,000 reviewed tickets, not 800."},
+                     dict(answers["10"], decision="GO")]
+    custom = tmp_path / "answers.yaml"
+    custom.write_text(yaml.safe_dump(answers), encoding="utf-8")
+    sidecar = run_example(out, "revise", custom, monkeypatch)
+    assert sidecar["workflow_status"] == "complete"
+    assert sidecar["visits"]["5"] == 2, "step 5 read training_examples, so it was reopened and re-drafted"
+    assert sidecar["visits"]["3b"] == 1, "step 3b does not read it and keeps its documents"
+    spec = (out / "revise" / "phase-2-training" / "training-spec.md").read_text(encoding="utf-8")
+    assert "3000 planned (step 3a)" in spec and "800 planned" not in spec
+    assert sidecar["drafted_from"]["5"]["training_examples"] == review.digest(3000)
