@@ -205,3 +205,20 @@ def test_ordinary_templates_still_render_big_numbers_and_loops() -> None:
     text = render_string("{{ '{:,}'.format(n) }} {{ '%d'|format(n) }} {% for i in range(3) %}{{ i }}{% endfor %}"
                          "{{ 'ab' * 3 }}", {"n": 5_000_000})
     assert text == "5,000,000 5000000 012ababab"
+
+
+def test_answers_files_and_set_values_are_read_with_the_yaml_budget(tmp_path: Path) -> None:
+    from workflow.answers import AnswerPlan
+    from workflow.errors import ConfigError
+    from workflow.yamlload import YamlLimitError, load_yaml
+
+    bomb = tmp_path / "answers.yaml"
+    bomb.write_text("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+                    + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 8)),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"answers.yaml line \d+: not valid YAML \(expands to more than"):
+        AnswerPlan.from_file(bomb)
+    with pytest.raises(YamlLimitError, match="refers to the value that contains it"):
+        load_yaml("&a [*a]")
+    plan = AnswerPlan(None, ["use_case=&a [*a]"], False)
+    assert plan.overrides == {"": {"use_case": "&a [*a]"}}, "an endless --set value is kept as the text typed"

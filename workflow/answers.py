@@ -14,6 +14,7 @@ import yaml
 from workflow.errors import CairnError, ConfigError
 from workflow.fileio import atomic_write_text
 from workflow.yamlerrors import yaml_problem
+from workflow.yamlload import load_yaml
 
 NO_ANSWER = object()
 _STEP_KEYS = {"menu", "notes", "skip", "stories", "acknowledge"}
@@ -54,7 +55,7 @@ class AnswerPlan:
         if path is None:
             return cls(None, overrides, yes)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
         except FileNotFoundError:
             raise ConfigError(f"answers file {path} does not exist") from None
         except yaml.YAMLError as exc:
@@ -149,7 +150,7 @@ def _parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
         key, raw = item.split("=", 1)
         step, _, field = key.rpartition(".")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
         out.setdefault(step, {})[field.strip()] = value

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from workflow.errors import ConfigError
 from workflow.resources import default_config_path
 from workflow.yamlerrors import yaml_problem
+from workflow.yamlload import load_yaml
 
 
 class _Strict(BaseModel):
@@ -72,7 +73,7 @@ def load_config(path: Path | None = None) -> Config:
     if not path.is_file():
         return Config()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         line, problem = yaml_problem(exc)
         where = f" line {line}" if line else ""

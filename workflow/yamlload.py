@@ -81,8 +81,9 @@ def _check_expanded_size(root: yaml.Node, limit: int) -> None:
         key = id(node)
         if key in sizes:
             return sizes[key]
-        if key in on_path:  # a recursive alias: refused by the constructor anyway, counted once
-            return 1
+        if key in on_path:  # an alias inside its own anchor: an endless structure
+            raise YamlLimitError("an alias refers to the value that contains it (&a [*a]); write the value out",
+                                 node.start_mark.line)
         on_path.add(key)
         total = 1
         if isinstance(node, yaml.SequenceNode):

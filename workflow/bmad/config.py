@@ -18,6 +18,7 @@ from workflow.bmad.markdown import key, scan, substitute
 from workflow.bmad.report import Report
 from workflow.frontmatter import split_frontmatter
 from workflow.yamlerrors import yaml_problem
+from workflow.yamlload import load_yaml
 
 _SKIP_KEYS = ("skip_when", "skipWhen", "skip_if", "skipIf", "condition", "skip")
 _FILE_KEYS = ("file", "path", "step", "stepFile", "step_file")
@@ -95,7 +96,7 @@ def read_config(workflow_root: Path, report: Report) -> BmadConfig:
 
 def _yaml(file: Path, text: str, report: Report) -> Any:
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         line, problem = yaml_problem(exc)
         report.error(file, f"line {line}" if line else "(file)", f"not valid YAML ({problem}); fix the syntax")

@@ -16,6 +16,7 @@ import yaml
 from workflow.bmad.report import Report
 from workflow.frontmatter import split_frontmatter
 from workflow.pack_model import Persona
+from workflow.yamlload import load_yaml
 
 _POINTER_KEYS = ("persona", "persona_file", "personaFile", "xml", "agent_file", "agentFile", "source")
 _AGENT_TAG = re.compile(r"<agent\b([^>]*)>", re.DOTALL)
@@ -45,7 +46,7 @@ def _persona(file: Path, report: Report) -> Persona:
     if parts is not None:
         body = parts[1]
         try:
-            loaded = yaml.safe_load(parts[0])
+            loaded = load_yaml(parts[0])
         except yaml.YAMLError as exc:
             report.warn(file, "frontmatter", f"not valid YAML ({getattr(exc, 'problem', exc)}); only the body is used")
             loaded = None

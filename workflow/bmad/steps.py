@@ -25,6 +25,7 @@ from workflow.bmad.routes import expression_error, quote_bare
 from workflow.frontmatter import split_frontmatter
 from workflow.pack_model import KnowledgeQuery, MenuItem
 from workflow.yamlerrors import yaml_problem
+from workflow.yamlload import load_yaml
 
 FLAT_PHASE = "phase-0-workflow"  # output folder of steps that are not in a phase folder
 _ID_KEYS = ("id", "stepId", "step_id", "stepNumber", "step_number")
@@ -70,7 +71,7 @@ def read_step(file: Path, steps_dir: Path, report: Report) -> StepFile | None:
     if parts is None:
         return StepFile(file=file, rel=rel, meta={}, body=text, has_frontmatter=False)
     try:
-        meta = yaml.safe_load(parts[0]) or {}
+        meta = load_yaml(parts[0]) or {}
     except yaml.YAMLError as exc:
         line, problem = yaml_problem(exc, first_line=2)
         report.error(file, f"line {line}" if line else "frontmatter",
