@@ -57,6 +57,7 @@ def test_review_shows_documents_decisions_and_checks_before_continue_and_d_shows
     code, lines = chat(out, checked, STEP_1 + "D\nC\n")
     assert code == 0
     in_order(lines, [
+        "• [decision] About RAG vs fine-tuning",   # a result's type is text, not Rich markup
         "Review before Continue: what C will commit",
         "drafted phase-0-scoping/scope.md (4 lines)",
         "Use case: support bot",                  # the document's text, before the menu
