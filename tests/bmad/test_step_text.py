@@ -167,3 +167,17 @@ def test_a_summary_box_inside_the_menu_section_is_not_a_menu(tmp_path: Path) -> 
                                         "╚══════════╝\n```\n\n[A] Advanced Elicitation [C] Continue\n",
                                         encoding="utf-8")
     assert [m.key for m in load_pack(tmp_path).step("1").meta.menu] == ["A", "C"]
+
+
+def test_a_list_of_completion_conditions_becomes_confirmations_without_the_engines_own_work() -> None:
+    guards = [g.message.split(" (confirm")[0] for g in load_pack(AI_BODY).step("4").meta.guards]
+    assert guards == ["Continue only when no blocker is left open",
+                      "Continue only when every document names the same primary use case",
+                      "Continue only when every decision in the log has a rationale"], \
+        "'sidecar.yaml has been updated' is the engine's job; 'explicitly confirmed' is the menu's"
+
+
+def test_a_boxed_summary_and_the_menu_handling_options_are_not_menu_items() -> None:
+    step = load_pack(AI_BODY).step("4")
+    assert [(m.key, m.action) for m in step.meta.menu] == [("R", "review"), ("A", "revise"), ("C", "continue")]
+    assert "Keep the verdict short" not in "".join(s.text for s in step.sections[:-1]), "notes for the agent"

@@ -29,6 +29,12 @@ _CONDITION = re.compile(r"(?:continue|proceed)\s+only\s+(?:when|if|once)\s+(.+)|
 # Conditions about the menu itself (the engine enforces those already), not about the work.
 _MENU_WORDS = re.compile(r"\bmenu\b|\bselect|'c'|\"c\"|\[c\]|\bc\b is|user confirmation|explicitly|"
                          r"user (?:says|chooses|types)|approval through", re.IGNORECASE)
+_CONDITION_LIST = re.compile(r"only\s+when\**\s+the\s+following\s+conditions|"
+                             r"(?:continue|proceed)\s+only\s+(?:when|if)\s*:\s*$", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+(.+?)\s*$")
+_MARK = re.compile(r"^[\s✅☑✔️\[\]xX]*")
+# Conditions on what the engine itself does at Continue (files written, the sidecar updated).
+_ENGINE_WORK = re.compile(r"sidecar|has been (?:created|updated|saved|written)|project-spec", re.IGNORECASE)
 STORY_SLOTS = 10  # stories a scripted walk can enter for one step
 
 
@@ -121,8 +127,22 @@ def _stories(step_id: str, title: str, prefix: str, lines: list[Line]) -> tuple[
 
 def _conditions(lines: list[Line]) -> list[str]:
     out: list[str] = []
+    listing = False  # inside the list after "ONLY WHEN the following conditions are true …"
     for line in lines:
         if line.fenced:
+            continue
+        if _CONDITION_LIST.search(line.text):
+            listing = True
+            continue
+        if listing:
+            item = _LIST_ITEM.match(line.text)
+            if item is None:
+                listing = bool(not line.text.strip())  # a blank line may sit between the intro and the list
+                continue
+            text = clean(_MARK.sub("", item.group(1))).rstrip(".!")
+            text = text[:1].lower() + text[1:] if text[1:2].islower() else text  # "Every doc…" reads on
+            if text and not _MENU_WORDS.search(text) and not _ENGINE_WORK.search(text) and text not in out:
+                out.append(text)
             continue
         match = _CONDITION.search(clean(line.text))
         if match is None:

@@ -30,7 +30,8 @@ _IMPERATIVE = re.compile(r"^(?:check|verify|confirm|ensure|validate|load|read|if
                          r"display|present|show|record)\b", re.IGNORECASE)
 # Sections for the facilitator only (unless numbered as part of the step's sequence).
 _FACILITATOR = re.compile(r"rule|protocol|boundar|success|failure|critical|mandatory|reinforcement|handling|"
-                          r"clearing|append to|collaboration menu|completion note|activation|next step",
+                          r"clearing|append to|collaboration menu|completion note|activation|next step|"
+                          r"notes for|for (?:the )?agent|checklist",
                           re.IGNORECASE)
 # Numbered sections about the user's subject even though their heading sounds like a rule.
 _ASKS = re.compile(r"success|metric|goal|role|persona", re.IGNORECASE)

@@ -13,6 +13,7 @@ from workflow.pack_model import MenuAction
 _ITEM = re.compile(r"\[([A-Za-z0-9]{1,2})\](?!\()\s*([^\[\]\n]*)")
 _COMMAND = re.compile(r"(?<![\w*])\*([a-z][a-z0-9-]{0,38})(?![\w*-])")
 _BOX = re.compile(r"[│║═╔╗╚╝┌┐└┘╭╮╰╯]")  # summary boxes drawn around menus are not menu items
+_HANDLING = re.compile(r"handl|logic|^if\b|execution rules", re.IGNORECASE)
 _BY_KEY: dict[str, MenuAction] = {"C": "continue"}
 # BMAD's fixed letters when the label does not say otherwise ([A] Analyze…, [P] View progress).
 _LETTER_DEFAULT: dict[str, MenuAction] = {"A": "revise", "P": "progress"}
@@ -73,9 +74,17 @@ def parse_menu(lines: list[Line]) -> ParsedMenu:
                   and any(k.upper() == "C" for k, _ in _ITEM.findall(line.text))][:1]
         block = frozenset(line.number for line in chosen)
     items: dict[str, ParsedItem] = {}
+    handling = False  # under "Menu Handling Logic" / "IF User Selects [A]": what an item does, not the menu
+    boxed = _boxed_blocks(lines)
     for line in chosen:
-        if heading(line) is not None or _BOX.search(line.text):
+        found = heading(line)
+        if found is not None:
+            handling = bool(_HANDLING.search(found[1]))
             continue
+        if handling or _BOX.search(line.text):
+            continue
+        if line.number in boxed and not line.text.strip().startswith("["):
+            continue  # a summary inside a drawn box ("- ✅ [N] Stakeholders …"), not a menu line
         for match in _ITEM.finditer(line.text):
             letter = match.group(1).upper()
             if letter not in items:
@@ -92,6 +101,20 @@ def parse_menu(lines: list[Line]) -> ParsedMenu:
                 items[command.upper()] = ParsedItem(key=command, label=label, action=action, guessed=guessed,
                                                     needs_model=bool(_NEEDS_MODEL.search(command)))
     return ParsedMenu(items=tuple(items.values()), lines=block, found_section=found_section)
+
+
+def _boxed_blocks(lines: list[Line]) -> frozenset[int]:
+    """Line numbers of code fences that draw a box (═, │, …) around their text."""
+    out: set[int] = set()
+    block: list[Line] = []
+    for line in [*lines, Line(number=-1, text="", fenced=False)]:
+        if line.fenced:
+            block.append(line)
+            continue
+        if block and any(_BOX.search(b.text) or "═" in b.text for b in block):
+            out.update(b.number for b in block)
+        block = []
+    return frozenset(out)
 
 
 def action_for(letter: str, label: str) -> tuple[MenuAction, bool]:
