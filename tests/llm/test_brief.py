@@ -49,3 +49,15 @@ def test_the_second_step_of_a_session_hears_the_first_steps_confirmed_answers(ou
     assert "- architecture (step 1): hybrid" in system, "step 2's skip rule reads architecture"
     assert "monthly_requests: 5000" in system
     assert "ARCH-001 Architecture: hybrid (step 1)" in system
+
+
+def test_a_check_the_answers_trip_is_in_the_brief_as_an_open_check() -> None:
+    pack = load_pack(None)
+    step = pack.step("2a")
+    answers = {"architecture": "hybrid", "labelled_examples": 40}
+    system = build_prompt(pack=pack, step=step, project_dir=Path("/nonexistent"), answers=answers,
+                          open_fields=[], section=None, knowledge=[], history=[], task=None, budget=100_000,
+                          sidecar=SIDECAR).messages[0][1]
+    assert "Open checks" in system and "[confirm] FEW-LABELLED: Only 40 labelled examples" in system
+    calm = brief_parts(pack, step, SIDECAR, {"architecture": "hybrid", "labelled_examples": 25_000})
+    assert all(part.key != "brief:checks" or "FEW-LABELLED" not in part.text for part in calm)

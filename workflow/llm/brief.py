@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from workflow.checks import run_checks
+from workflow.drafts import variables
 from workflow.pack_model import Pack, Step
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -42,19 +44,33 @@ def _value(value: Any) -> str:
     return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + " …(cut)"
 
 
-def brief_parts(pack: Pack, step: Step, sidecar: Mapping[str, Any]) -> list[BriefPart]:
-    """The brief for `step` from `sidecar` (empty for a new project): the earlier answers this
-    step reads in full, every other short earlier answer in one line per step, the decisions, the
-    stories' titles and the notes."""
-    answers: Mapping[str, Mapping[str, Any]] = sidecar.get("answers") or {}
+def open_checks(step: Step, sidecar: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+    """The step's checks that trip on the answers so far, as `[severity] ID: message`. Checks that
+    cannot be evaluated yet (a value they read is not answered) are left out; so are measured
+    facts (dataset reviews), which the engine's own review shows."""
+    env = variables(sidecar, step.id, answers)
+    lines = []
+    for verdict in run_checks(step, env):
+        if verdict.get("tripped"):
+            fix = f" (fix: {verdict['fix']})" if verdict.get("fix") else ""
+            lines.append(f"- [{verdict['severity']}] {verdict['id']}: {verdict['message']}{fix}")
+    return lines
+
+
+def brief_parts(pack: Pack, step: Step, sidecar: Mapping[str, Any],
+                answers: Mapping[str, Any] | None = None) -> list[BriefPart]:
+    """The brief for `step` from `sidecar` (empty for a new project) and the step's `answers` so
+    far: the earlier answers this step reads in full, every other short earlier answer in one line
+    per step, the decisions, the stories' titles, the notes and the checks that trip now."""
+    recorded: Mapping[str, Mapping[str, Any]] = sidecar.get("answers") or {}
     order = [str(s) for s in sidecar.get("stepsCompleted") or []]
-    earlier = [sid for sid in dict.fromkeys(order + list(answers)) if sid != step.id and answers.get(sid)]
+    earlier = [sid for sid in dict.fromkeys(order + list(recorded)) if sid != step.id and recorded.get(sid)]
     read = names_read(pack, step)
     parts: list[BriefPart] = []
     relevant: list[str] = []
     for rank, sid in enumerate(reversed(earlier)):  # the most recent steps first
         title = pack.steps[sid].title if sid in pack.steps else sid
-        rows = answers[sid]
+        rows = recorded[sid]
         used = [f"- {name} (step {sid}): {_value(v)}" for name, v in rows.items()
                 if name in read and v not in (None, "", [])]
         relevant += used
@@ -83,7 +99,11 @@ def brief_parts(pack: Pack, step: Step, sidecar: Mapping[str, Any]) -> list[Brie
              if sid != step.id and isinstance(items, list) for n in items]
     if notes:
         parts.append(BriefPart(key="brief:notes", keep=45, text="Notes from earlier steps:\n" + "\n".join(notes)))
+    checks = open_checks(step, sidecar, answers or {})
+    if checks:
+        parts.append(BriefPart(key="brief:checks", keep=75, text="Open checks on this step's answers (raise "
+                               "them with the user; do not resolve them yourself):\n" + "\n".join(checks)))
     return parts
 
 
-__all__ = ["BriefPart", "brief_parts", "names_read"]
+__all__ = ["BriefPart", "brief_parts", "names_read", "open_checks"]

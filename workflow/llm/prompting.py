@@ -167,7 +167,7 @@ def build_prompt(*, pack: Pack, step: Step, project_dir: Path, answers: Mapping[
     items.append(_Item(key="fields", text=_fields_text(step, open_fields, answers, section, detail_fields),
                        keep=100))
     items += [_Item(key=part.key, text=part.text, keep=part.keep)
-              for part in brief_parts(pack, step, sidecar or {})]
+              for part in brief_parts(pack, step, sidecar or {}, answers)]
     unique: dict[str, Mapping[str, Any]] = {}
     for result in knowledge:
         unique.setdefault(str(result.get("id")), result)
