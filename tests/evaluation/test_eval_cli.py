@@ -166,3 +166,16 @@ def test_eval_view_writes_one_self_contained_page_with_failing_cases_first(app_d
     assert "&lt;no&gt;" in page and "<no>" not in page  # outputs are escaped
     assert "<script" not in page and "http" not in page  # nothing loaded from elsewhere
     assert page.count("<td class=\"fail\">") == 2 and "2 cases, 1 failing" in page
+
+
+def test_eval_run_isolate_runs_a_module_target_in_workers_and_refuses_commands(app_dir: Path, capsys,
+                                                                               monkeypatch) -> None:
+    (app_dir / "iso_app.py").write_text("def reply(x):\n    return x * 2\n", encoding="utf-8")
+    cases = _cases(app_dir / "cases.jsonl", [{"id": 1, "input": "ab", "expected": "abab"}])
+    code, out, err = cairn(["eval", "run", "-t", "iso_app:reply", "-c", str(cases), "-n", "3", "--isolate",
+                            "--json", "-o", str(app_dir / "r")], app_dir / "output", capsys, monkeypatch)
+    assert code == 0, err
+    assert json.loads(out)["metrics"]["pass_rate"]["mean"] == 1.0
+    code, _, err = cairn(["eval", "run", "-t", ECHO, "-c", str(cases), "--isolate"], app_dir / "output", capsys,
+                         monkeypatch)
+    assert code == 1 and "--isolate: shell command targets already run in their own process" in err

@@ -364,3 +364,25 @@ def test_rate_limited_calls_are_retried_and_other_failures_are_not(write_module:
     records = run_cases(resolve_target(f"{mod}:f"), cases, options=RunOptions(repeat=1, retry_delay_s=0.001))
     assert [(r.output, r.error) for r in records] == [("busy", None), (None, "ValueError: bad input")]
     assert sys.modules[mod].calls == {"busy": 3, "broken": 1}
+
+
+def test_isolated_python_targets_are_stopped_at_the_timeout_and_survive_crashes(app_dir: Path, write_module,
+                                                                                write_cases) -> None:
+    from workflow.evaluation.worker import IsolatedTarget
+
+    mod = write_module(
+        "import os, pathlib, time\n\n"
+        "def f(x):\n    print('chatty target')  # must not corrupt the worker protocol\n"
+        "    if x == 'hang':\n        pathlib.Path('hung.pid').write_text(str(os.getpid()))\n        time.sleep(60)\n"
+        "    if x == 'crash':\n        os._exit(3)\n    return x.upper()\n")
+    target = IsolatedTarget(resolve_target(f"{mod}:f"), timeout_s=1.0)
+    cases = load_cases(write_cases([{"input": "hang"}, {"input": "ok"}, {"input": "crash"}, {"input": "again"}]))
+    try:
+        records = run_cases(target, cases, options=RunOptions(repeat=1))
+    finally:
+        target.close()
+    assert [(r.output, r.error) for r in records] == [
+        (None, "timed out after 1s (worker stopped)"), ("OK", None), (None, "worker exited with code 3: chatty target"),
+        ("AGAIN", None)]
+    with pytest.raises(ProcessLookupError):  # the hung call's process is gone, not left running
+        os.kill(int((app_dir / "hung.pid").read_text(encoding="utf-8")), 0)

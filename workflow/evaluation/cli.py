@@ -65,6 +65,9 @@ def run_cmd(
     config_json: Annotated[str | None, typer.Option(
         "--config", help='RunnableConfig for a graph target, as JSON, e.g. \'{"configurable": {"user_id": "u1"}}\'.')
     ] = None,
+    isolate: Annotated[bool, typer.Option(
+        "--isolate", help="Run a Python target in worker processes, so a call past --timeout-s is stopped, "
+                          "not left running.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print summary.json instead of the table.")] = False,
 ) -> None:
     """Run every case N times against TARGET and report mean, std and 95% CI (over cases) per metric."""
@@ -76,6 +79,7 @@ def run_cmd(
         output_key=output_key, use_cache=not no_cache, cache_dir=cache_dir, prompt_files=prompt_files or [],
         cache_env=cache_env or [], watch=watch or [], timeout_s=timeout_s,
         context=_json_object(context_json, "--context"), config=_json_object(config_json, "--config"),
+        isolate=isolate,
     )
     if json_out:
         print(summary.model_dump_json(indent=2))

@@ -19,7 +19,7 @@ from workflow.evaluation.cases import canonical_json, load_cases
 from workflow.evaluation.records import Record
 from workflow.evaluation.rundir import RESULTS, RunSummary, summarize_records, write_run
 from workflow.evaluation.runner import RunOptions, run_cases
-from workflow.evaluation.targets import fingerprint, resolve_target
+from workflow.evaluation.targets import CommandTarget, fingerprint, resolve_target
 
 __all__ = ["execute_run"]
 
@@ -60,12 +60,14 @@ def execute_run(
     timeout_s: float = 300.0,
     context: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
+    isolate: bool = False,
 ) -> tuple[RunSummary, Path]:
     """Run the cases and write RUN_DIR/results.jsonl, summary.json and metrics.png.
 
     The cache key covers the target's whole project tree, `prompt_files`, the files matched
     by the `watch` globs and the `cache_env` variables; a tree too large to hash completely
     runs without the cache (with a warning on stderr) rather than risk stale outputs.
+    `isolate` runs a Python target in worker processes that a timeout can stop.
     Raises DataError for a bad cases file, ConfigError for a bad target, option or missing
     judge model, and CairnError when every call failed (the run folder is still written).
     """
@@ -89,7 +91,13 @@ def execute_run(
         from workflow.evaluation.judge import build_judge
 
         judge = build_judge(settings.config.llm)
-    resolved = resolve_target(target, timeout_s=timeout_s, context=context, config=config)
+    resolved: Any = resolve_target(target, timeout_s=timeout_s, context=context, config=config)
+    if isolate:
+        if isinstance(resolved, CommandTarget):
+            raise ConfigError("--isolate: shell command targets already run in their own process; leave it out")
+        from workflow.evaluation.worker import IsolatedTarget
+
+        resolved = IsolatedTarget(resolved, timeout_s=timeout_s, context=context, config=config)
     cache_dir = cache_dir or settings.output_dir / ".eval-cache"
     if judge is not None and use_cache and settings.config.llm is not None:
         from workflow.evaluation.judge import CachedJudge
@@ -113,8 +121,12 @@ def execute_run(
                          usd_per_1k_input=costs.api_usd_per_1k_input_tokens,
                          usd_per_1k_output=costs.api_usd_per_1k_output_tokens)
     started = time.perf_counter()
-    with _progress(len(cases) * repeat) as tick:
-        records = run_cases(resolved, cases, options=options, cache=cache, judge=judge, on_done=tick)
+    try:
+        with _progress(len(cases) * repeat) as tick:
+            records = run_cases(resolved, cases, options=options, cache=cache, judge=judge, on_done=tick)
+    finally:
+        if hasattr(resolved, "close"):
+            resolved.close()
     summary = RunSummary(
         target=target, target_fingerprint=key.digest, fingerprint_files=key.files, cases_file=str(cases_path),
         cases_sha256=hashlib.sha256(cases_path.read_bytes()).hexdigest(), repeat=repeat, concurrency=concurrency,
