@@ -165,7 +165,8 @@ class _Loop:
         earlier = [text for role, text in self.fac.history if role == "ai"]
         if earlier:  # a session stopped mid-conversation: pick it up where it was
             self.console.print(f"[dim](conversation resumed: {len(self.fac.history)} earlier turns)[/]")
-            self.console.print(f"[bold]{escape(step['persona'])}:[/] {escape(earlier[-1])}", highlight=False)
+            self.console.print(f"[bold]{escape(step['persona'])}:[/] {visible(earlier[-1])}", highlight=False,
+                               emoji=False)
         else:
             self.say(lambda: self.fac.reply(visit, open_fields=fields, section=section, user_text=None,
                                             write=self.write), step)
