@@ -245,3 +245,6 @@ def register(app: typer.Typer) -> None:
     app.command()(decisions)
     app.command()(validate)
     app.command()(export)
+    from workflow.doctor import doctor  # typer and the standard library only at import time
+
+    app.command()(doctor)
