@@ -123,8 +123,10 @@ def test_the_japanese_pack_runs_end_to_end_through_the_cli_with_japanese_strings
     report = (out / "bot" / "phase-3-completion" / "final-report.md").read_text(encoding="utf-8")
     assert "## 反復" in report and "## コミットの手引き" in report and "結果: **thresholds-met**" in report
     assert "| pass_rate >= 0.9 | 0.55 | 0.95 | はい |" in report
-    assert re.search(r"^\| ITER-001 \| classify.txt .*pass_rate \+0\.4 \[0\.2, 0\.6\] p=0\.0078 improved.*\| keep \|$",
+    assert re.search(r"^\| ITER-001 \| classify.txt .*pass_rate \+0\.4 \[0\.2, 0\.6\] p=0\.0078 改善.*\| keep \|$",
                      report, re.M)
+    assert "| pass_rate | 0.55 | 0.95 | +0.4 | [0.2, 0.6] | 0.00781 | 改善 |" in report
+    assert "improved" not in report and "no significant change" not in report
     assert re.search(r"^\| ITER-002 \| .*\| revert \|$", report, re.M)
     assert (out / "bot" / "phase-2-iteration" / "iteration-2.md").read_text(encoding="utf-8").startswith("# 反復 2")
 
