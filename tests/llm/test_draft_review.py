@@ -21,12 +21,12 @@ def test_a_bare_enter_approves_no_draft_and_y_does(out: Path, mini_project: str)
 
 
 def test_a_huge_draft_without_the_templates_headings_is_warned_about_and_paged(out: Path, mini_project: str) -> None:
-    huge = "\n".join(f"line {i} of an endless document" for i in range(10_000))
+    huge = "\n".join(f"line {i} of an endless document" for i in range(3_000))
     model = FakeChatModel(replies=["Hi.", {"use_case": "Support bot"}, huge, "# Scope\n\nShort again.", "Step 2."])
     # Page 1 shown, q stops paging; Enter refuses; a change request redrafts; y approves.
     code, text, _ = run_llm(out, mini_project, model, "\n\n\n\nq\n\nshorter, with the headings\ny\nC\n")
     assert code == 0
-    assert "-- page 1/167" in text and "(9,940 more lines not shown)" in text
+    assert "-- page 1/50" in text and "(2,940 more lines not shown)" in text
     assert "line 59 of an endless document" in text and "line 60 of an endless" not in text
     assert "warning: 1 heading(s) of the template are missing: # Scope" in text
     assert "x the template draft's" in text and "y approves it despite the warnings" in text
