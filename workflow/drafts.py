@@ -172,15 +172,15 @@ def _extras(step: Step, answers: Mapping[str, Any], env: Mapping[str, Any], cont
     dataset = answers.get("dataset_path")
     if dataset:
         try:
-            from workflow.data.summary import summarize_dataset
+            from workflow.facts import dataset_summary
 
-            result = summarize_dataset(Path(str(dataset)))
+            result = dataset_summary(dataset)
             failed = [r["description"] for r in result.review.get("rules", []) if r.get("passed") is False]
             context["dataset_summary"] = result.markdown
             context["dataset_check"] = (
                 f"{Path(str(dataset)).name} has {result.analysis.get('examples', 0)} examples; review "
                 + ("passed" if result.passed else "failed (" + "; ".join(failed) + ")"))
-        except CairnError as exc:
+        except (CairnError, OSError) as exc:
             context["dataset_summary"] = f"_Dataset analysis failed: {exc}_"
             context["dataset_check"] = f"analysis failed: {exc}"
     return problems

@@ -22,27 +22,38 @@ FACT_SOURCES: dict[str, frozenset[str]] = {
 
 
 @lru_cache(maxsize=32)
-def _analysis(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
+def _summary(path: str, size: int, mtime_ns: int) -> Any:
     from workflow.data.summary import summarize_dataset
 
-    result = summarize_dataset(Path(path))
-    failed = [str(r["description"]) for r in result.review.get("rules", []) if r.get("passed") is False]
-    tokens = result.analysis.get("tokens") or {}
-    return {"passed": result.passed, "failed": failed, "examples": int(result.analysis.get("examples") or 0),
-            "reply_tokens_p95": int((tokens.get("response") or {}).get("p95") or 0),
-            "tokens_p95": int((tokens.get("total") or {}).get("p95") or 0)}
+    return summarize_dataset(Path(path))
+
+
+def dataset_summary(path: Any) -> Any:
+    """The analysis and review of a JSONL dataset (`workflow.data.summary.DatasetSummary`), computed
+    once per file content: the document of step 3a and the checks share it.
+
+    Raises:
+        DataError, ConfigError: the file cannot be analysed (the message says why).
+        OSError: the file cannot be read.
+    """
+    file = Path(str(path))
+    stat = file.stat()
+    return _summary(str(file.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 def dataset_facts(path: Any) -> dict[str, Any] | None:
     """The review verdict and sizes of a JSONL dataset, or None when it cannot be analysed."""
     if not path:
         return None
-    file = Path(str(path))
     try:
-        stat = file.stat()
-        return _analysis(str(file.resolve()), stat.st_size, stat.st_mtime_ns)
+        result = dataset_summary(path)
     except (OSError, CairnError):
         return None
+    failed = [str(r["description"]) for r in result.review.get("rules", []) if r.get("passed") is False]
+    tokens = result.analysis.get("tokens") or {}
+    return {"passed": result.passed, "failed": failed, "examples": int(result.analysis.get("examples") or 0),
+            "reply_tokens_p95": int((tokens.get("response") or {}).get("p95") or 0),
+            "tokens_p95": int((tokens.get("total") or {}).get("p95") or 0)}
 
 
 def training_steps(answers: Mapping[str, Any], examples: int) -> int | None:

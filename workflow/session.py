@@ -86,6 +86,7 @@ class Session:
         self._stack = ExitStack()
         self._graph: Any = None
         self._saver: Any = None
+        self._resuming = True  # the first prompt after opening redraws its step's header
 
     def __enter__(self) -> Session:
         self.open()
@@ -133,13 +134,15 @@ class Session:
         resumed in the middle of a step shows that step's header again."""
         prompt = self._advance(None)
         messages = prompt.get("messages") or []
-        if prompt["kind"] != "done" and not any(m.get("kind") == "header" for m in messages):
+        if self._resuming and prompt["kind"] != "done" and not any(m.get("kind") == "header" for m in messages):
             header = self.engine.entry_messages(str(prompt["step"]["id"]))[:1]
             prompt["messages"] = header + list(messages)
+        self._resuming = False
         return prompt
 
     def send(self, reply: Any) -> dict[str, Any]:
         """Answer the waiting prompt; returns the next prompt."""
+        self._resuming = False
         return self._advance(reply)
 
     def _advance(self, reply: Any) -> dict[str, Any]:
