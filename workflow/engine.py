@@ -97,7 +97,8 @@ class Engine(ToolCommands):
                 messages.append({"kind": "guidance", "heading": section.heading, "text": section.text})
         return messages
 
-    def consult_knowledge(self, step_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def consult_knowledge(self, step_id: str, answers: dict[str, Any] | None = None,
+                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         step = self.pack.step(step_id)
         log: list[dict[str, Any]] = []
         shown: list[dict[str, Any]] = []
@@ -107,7 +108,7 @@ class Engine(ToolCommands):
             if "{" in query.text:  # BMAD topics carry {architecture}-style slots, filled from the project
                 from workflow.bmad.queries import fill_arguments
 
-                arguments = fill_arguments(arguments, self.env(step_id, {}))
+                arguments = fill_arguments(arguments, self.env(step_id, answers or {}))  # re-query: answers so far
             entry: dict[str, Any] = {"tool": query.tool, "ok": False, "result_ids": [], "results": [],
                                      "topic_or_query": arguments.get("query") or arguments.get("topic") or query.text}
             if failure is None:

@@ -57,7 +57,7 @@ def build_graph(engine: Engine, checkpointer: Any) -> Any:
         return Command(goto="knowledge", update={"outbox": engine.entry_messages(state["step"])})
 
     def knowledge(state: SessionState) -> Command[Literal["ask"]]:
-        results, messages = engine.consult_knowledge(state["step"])
+        results, messages = engine.consult_knowledge(state["step"], state.get("answers") or {})
         return Command(goto="ask", update={"knowledge": results,
                                            "outbox": list(state.get("outbox") or []) + messages})
 

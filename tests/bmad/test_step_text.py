@@ -98,7 +98,7 @@ def test_continue_is_refused_until_the_decision_and_the_condition_exist(out: Pat
         session.close()
 
 
-def test_knowledge_calls_are_sent_with_their_placeholders_filled_from_the_sidecar(out: Path) -> None:
+def test_knowledge_calls_fill_their_slots_from_the_answers_and_a_requery_uses_the_changed_ones(out: Path) -> None:
     pack = load_pack(AI_BODY)
     assert [(k.tool, k.text) for k in pack.step("2").meta.knowledge] == [
         ("get_decisions", "RAG vs fine-tuning for {architecture} support assistants"),
@@ -108,13 +108,30 @@ def test_knowledge_calls_are_sent_with_their_placeholders_filled_from_the_sideca
     knowledge = FakeKnowledge()
     session = open_session(out, "k", knowledge)
     try:
-        walk_to(session, "2", kind="question", answers={"architecture": "fine-tuning"})
+        walk_to(session, "2", answers={"architecture": "fine-tuning"})
+        entry = list(knowledge.calls)
+        session.send("R")  # re-query with the architecture this visit chose
+        requery = knowledge.calls[len(entry):]
+        walk_to(session, "3", kind="question")
     finally:
         session.close()
-    assert knowledge.calls == [
+    assert entry == [("get_decisions", {"topic": "RAG vs fine-tuning for support assistants", "limit": 5}),
+                     ("get_patterns", {"topic": "reference architecture", "limit": 5}),
+                     ("get_warnings", {"topic": "fine-tuning", "limit": 5})], "nothing fills a slot yet: dropped"
+    assert requery == [
         ("get_decisions", {"topic": "RAG vs fine-tuning for fine-tuning support assistants", "limit": 5}),
         ("get_patterns", {"topic": "fine-tuning reference architecture", "limit": 5}),
-        ("get_warnings", {"topic": "fine-tuning", "limit": 5})], "an unfilled {data_volume} is dropped"
+        ("get_warnings", {"topic": "fine-tuning", "limit": 5})]
+    assert knowledge.calls[-1] == ("get_decisions", {"topic": "SFT vs DPO for fine-tuning", "limit": 5}), \
+        "the next step reads it from the sidecar"
+
+
+def test_a_choice_the_conditions_read_is_asked_where_the_pack_asks_it() -> None:
+    pack = load_pack(AI_BODY)
+    field = pack.step("2").meta.form["architecture"]
+    assert field.type == "choice" and field.sidecar and field.choices == ["rag-only", "fine-tuning", "hybrid"]
+    assert field.ask == "Which architecture fits the data you have: rag-only, fine-tuning or hybrid?"
+    assert "architecture" not in pack.step("1").meta.form and "architecture_q1" not in pack.step("2").meta.form
 
 
 def test_advanced_elicitation_and_party_mode_keep_their_bmad_meaning() -> None:

@@ -284,29 +284,57 @@ def _document_templates(steps: list[StepFile], report: Report) -> dict[tuple[str
 
 def _add_sidecar_fields(first: StepFile, steps: list[StepFile], rules: dict[str, list[NextRule]],
                         skips: dict[str, str | None], config: BmadConfig) -> None:
-    """The values the pack's conditions read (e.g. `architecture`) are asked in the first step
-    as `sidecar: true` fields, so `--set architecture=rag-only` drives the skips and branches."""
+    """The values the pack's conditions read (e.g. `architecture`) become `sidecar: true` fields,
+    so `--set architecture=rag-only` drives the skips and branches. A value with options is asked
+    where the pack asks it (the first step with a question naming its options, in place of that
+    question) when no earlier step's skip rule reads it; otherwise, and for free values, in the
+    first step."""
     kept = {s.id for s in steps}
     expressions = [s.skip_when for s in steps if s.skip_when]
     expressions += [r.when for sid in kept for r in rules[sid] if r.when]
     names: list[str] = []
     for expression in expressions:
         names += [n for n in sorted(variables_of(expression)) if n not in _NOT_SIDECAR and n not in names]
-    assert first.guidance is not None
-    form = first.guidance.form
     for variable in names:
-        if variable in form:
+        if any(variable in s.guidance.form for s in steps if s.guidance):
             continue
         readers = "; ".join(sorted({e for e in expressions if variable in variables_of(e)}))
         label = variable.replace("_", " ")
         choices = config.options.get(variable)
-        if choices:
-            default = best_default(variable, choices, first.id, rules, skips)
-            form[variable] = FormField(type="choice", choices=list(choices), default=default, sidecar=True,
-                                       ask=f"Which {label}?", help=f"The workflow's conditions read it: {readers}")
+        if not choices:
+            assert first.guidance is not None
+            first.guidance.form[variable] = FormField(type="str", required=False, sidecar=True,
+                                                      ask=f"{label.capitalize()}?",
+                                                      help=f"The workflow's conditions read it: {readers}")
+            continue
+        host, question = _asking_step(variable, choices, steps, first)
+        assert host.guidance is not None
+        default = best_default(variable, choices, first.id, rules, skips)
+        spec = FormField(type="choice", choices=list(choices), default=default, sidecar=True,
+                         ask=host.guidance.form[question].ask if question else f"Which {label}?",
+                         section=host.guidance.form[question].section if question else None,
+                         help=f"The workflow's conditions read it: {readers}")
+        form = dict(host.guidance.form)
+        if question:  # the choice takes the place of the free-text question that asked it
+            host.guidance.form.clear()
+            host.guidance.form.update({(variable if n == question else n): (spec if n == question else f)
+                                       for n, f in form.items()})
         else:
-            form[variable] = FormField(type="str", required=False, sidecar=True, ask=f"{label.capitalize()}?",
-                                       help=f"The workflow's conditions read it: {readers}")
+            host.guidance.form[variable] = spec
+
+
+def _asking_step(variable: str, choices: tuple[str, ...], steps: list[StepFile],
+                 first: StepFile) -> tuple[StepFile, str | None]:
+    """The step (and its question field) that asks for `variable`: a question naming two of its
+    options, in a step no earlier skip rule needs the value before."""
+    for index, step in enumerate(steps):
+        if any(s.skip_when and variable in variables_of(s.skip_when) for s in steps[:index + 1]):
+            break  # a step up to here is skipped by the value: it must be known before
+        for name, spec in (step.guidance.form.items() if step.guidance else []):
+            ask = (spec.ask or "").lower()
+            if not spec.sidecar and sum(c.lower() in ask for c in choices) >= 2:
+                return step, name
+    return first, None
 
 
 def _build(step: StepFile, rules: list[NextRule], steps: list[StepFile],
