@@ -179,3 +179,18 @@ def test_eval_run_isolate_runs_a_module_target_in_workers_and_refuses_commands(a
     code, _, err = cairn(["eval", "run", "-t", ECHO, "-c", str(cases), "--isolate"], app_dir / "output", capsys,
                          monkeypatch)
     assert code == 1 and "--isolate: shell command targets already run in their own process" in err
+
+
+def test_eval_output_is_in_japanese_when_the_configuration_says_so(app_dir: Path, capsys, monkeypatch) -> None:
+    (app_dir / "ja.yaml").write_text("communication_language: ja\n", encoding="utf-8")
+    cases = _cases(app_dir / "cases.jsonl", [{"id": f"c{i}", "input": "ok", "expected": "ok"} for i in range(8)])
+    wrong = f"{shlex.quote(sys.executable)} -c " + shlex.quote("print('no')")
+    for name, target in (("a", wrong), ("b", ECHO)):
+        code, out, err = cairn(["--config", str(app_dir / "ja.yaml"), "eval", "run", "-t", target, "-c", str(cases),
+                                "-o", str(app_dir / name), "-n", "1"], app_dir / "output", capsys, monkeypatch)
+        assert code == 0, err
+    assert "8 ケース × 1 回" in out and "キャッシュキーは対象プロジェクトの" in out
+    code, out, _ = cairn(["--config", str(app_dir / "ja.yaml"), "eval", "compare", str(app_dir / "a"),
+                          str(app_dir / "b")], app_dir / "output", capsys, monkeypatch)
+    assert code == 0 and "判定" in out and "改善" in out and "合否(McNemar): A のみ合格 0 ケース" in out
+    assert "improved" not in out and "verdict" not in out
