@@ -174,10 +174,23 @@ def _stories(engine: Engine, state: State, reply: State) -> Outcome:
             raise CommandRefused(f"stories[{number}]: acceptance_criteria needs at least one item")
         clean.append({"title": title, "description": str(item.get("description") or "").strip(),
                       "acceptance_criteria": [str(c).strip() for c in criteria if str(c).strip()]})
-    return {"added": len(clean)}, {"added_stories": list(state.get("added_stories") or []) + clean}
+    # A retried call (a timeout on the client's side) must not add the same stories twice.
+    earlier = list(state.get("added_stories") or [])
+    new = [story for i, story in enumerate(clean) if story not in earlier and story not in clean[:i]]
+    return {"added": len(new)}, {"added_stories": earlier + new}
+
+
+def _note(engine: Engine, state: State, reply: State) -> Outcome:
+    text = reply.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise CommandRefused("note: give the note's text")
+    notes = list(state.get("notes") or [])
+    if text.strip() not in notes:  # idempotent on retry, like the terminal's notes typed at a menu
+        notes.append(text.strip())
+    return {"noted": True, "notes": len(notes)}, {"notes": notes}
 
 
 _HANDLERS: dict[str, Callable[[Engine, State, State], Outcome]] = {
     "answers": _answers, "document": _document, "decision": _decision, "stories": _stories,
-    "knowledge": _knowledge}
+    "knowledge": _knowledge, "note": _note}
 KINDS = frozenset(_HANDLERS)

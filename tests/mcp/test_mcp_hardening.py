@@ -215,3 +215,30 @@ async def test_create_project_offers_only_shipped_and_configured_packs(client: C
     assert not (out / "x").exists()
     await ok(client, "create_project", {"name": "shipped", "user_name": "u", "pack": "prompt-tuning"})
     await ok(client, "create_project", {"name": "configured", "user_name": "u", "pack": str(MINI)})
+
+
+async def test_add_stories_retried_adds_nothing_twice(client: Client) -> None:
+    project = await new(client)
+    await ok(client, "submit_answers", {"project": project, "answers": {"use_case": "u", "architecture": "hybrid"}})
+    await ok(client, "choose", {"project": project, "option": "C"})
+    story = {"title": "Load the tiny model", "description": "d", "acceptance_criteria": ["it loads"]}
+    assert (await ok(client, "add_stories", {"project": project, "stories": [story]}))["added"] == 1
+    assert (await ok(client, "add_stories", {"project": project, "stories": [story, story]}))["added"] == 0
+    view = await ok(client, "current_step", {"project": project})
+    assert [s["title"] for s in view["drafts"]["stories"]].count("Load the tiny model") == 1
+
+
+async def test_notes_and_goto_over_mcp_reach_the_sidecar(client: Client, out: Path) -> None:
+    project = await new(client)
+    await ok(client, "submit_answers", {"project": project, "answers": {"use_case": "u", "architecture": "hybrid"}})
+    noted = await ok(client, "add_note", {"project": project, "text": "Ask legal about ticket retention"})
+    assert noted == {"noted": True, "notes": 1}
+    assert (await ok(client, "add_note", {"project": project, "text": "Ask legal about ticket retention"}))[
+        "notes"] == 1, "a retried note is kept once"
+    await ok(client, "choose", {"project": project, "option": "C"})
+    assert read_sidecar(out / project)["notes"]["1"] == ["Ask legal about ticket retention"]
+    assert "not been reached" in await refused(client, "goto", {"project": project, "step": "3"})
+    progress = await ok(client, "goto", {"project": project, "step": "1"})
+    assert progress["currentStep"] == "1"
+    view = await ok(client, "current_step", {"project": project})
+    assert view["step"]["id"] == "1" and view["form"]["previous"]["use_case"] == "u"

@@ -175,6 +175,11 @@ class Pong(_Out):
     ok: bool
 
 
+class NoteResult(_Out):
+    noted: bool
+    notes: int = Field(description="How many notes the step visit has now.")
+
+
 class StoryIn(BaseModel):
     """One implementation story the user agreed to."""
 

@@ -25,6 +25,7 @@ from workflow.mcp.models import (
     CurrentStep,
     DecisionResult,
     KnowledgeResult,
+    NoteResult,
     Pong,
     Progress,
     ProjectList,
@@ -220,7 +221,37 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
 
         return run(record)
 
+    @server.tool(annotations=WRITE)
+    def add_note(
+        project: Project,
+        text: Annotated[str, Field(min_length=1, max_length=2000, description="The user's note, as they said it.")],
+    ) -> Annotated[CallToolResult, NoteResult]:
+        """Keep a note the user made at this step (an open question, a caveat); notes reach the sidecar
+        and the project summary's open questions on Continue, as notes typed at the terminal's menu."""
+
+        def note() -> NoteResult:
+            result, _, _ = command(project, {"command": "note", "text": text})
+            return NoteResult(noted=bool(result.get("noted")), notes=int(result.get("notes") or 0))
+
+        return run(note)
+
     @server.tool(annotations=ADVANCE)
+    def goto(
+        project: Project,
+        step: Annotated[str, Field(min_length=1, max_length=12, description="A completed step to reopen.")],
+    ) -> Annotated[CallToolResult, Progress]:
+        """Reopen a completed step (only when the user asks) with its answers prefilled; completing it
+        returns the project to the step that was in progress. Answers given in that step since it
+        began are dropped."""
+
+        def reopen() -> Progress:
+            with ws.project(project) as session:
+                session.goto(step)
+            return Progress.model_validate(ws.progress(project))
+
+        return run(reopen)
+
+    @server.tool(annotations=WRITE)
     def add_stories(
         project: Project,
         stories: Annotated[list[StoryIn], Field(min_length=1, max_length=50)],
