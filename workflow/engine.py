@@ -430,8 +430,10 @@ class Engine(ToolCommands):
         step = self.pack.step(state["step"])
         answers = self.with_defaults(step, state.get("answers") or {})
         draft = dict(state.get("draft") or {})
-        acknowledged = {k: v for k, v in (state.get("acknowledged") or {}).items()
-                        if any(c.id == k for c in step.meta.checks)}
+        # reasons for the confirm checks that stand now: this step's, or (at an integration review)
+        # an earlier step's that tripped since
+        standing = {v["id"] for v in self.verdicts(state) if v.get("tripped") and v["severity"] == "confirm"}
+        acknowledged = {k: v for k, v in (state.get("acknowledged") or {}).items() if k in standing}
         if acknowledged and draft:
             extra = acknowledgement_decisions(self.verdicts(state), acknowledged, step_id=step.id, date=today())
             draft["decisions"] = list(draft.get("decisions") or []) + extra

@@ -72,11 +72,12 @@ def pushback_hits(step: Step, field: str, answered: Mapping[str, Any], verdicts:
 
 def acknowledgement_decisions(verdicts: list[dict[str, Any]], acknowledged: Mapping[str, Any], *,
                               step_id: str, date: str) -> list[dict[str, Any]]:
-    """One decision-log entry per tripped `confirm` check the user went on despite."""
+    """One decision-log entry (recorded at `step_id`) per tripped `confirm` check the user went on
+    despite, an earlier step's included when an integration review re-ran it."""
     out = []
     for v in verdicts:
         reason = str(acknowledged.get(v["id"]) or "").strip()
-        if v.get("tripped") and v["severity"] == "confirm" and reason and v["step"] == step_id:
+        if v.get("tripped") and v["severity"] == "confirm" and reason:
             out.append({"id": f"ACK-{v['id']}", "step": step_id, "title": f"Go on despite check {v['id']}",
                         "choice": "acknowledged", "rationale": f"{reason} (check: {v['message']})",
                         "knowledge_ref": None, "date": date})

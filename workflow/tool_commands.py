@@ -39,6 +39,9 @@ class ToolCommands:
     def menu_items(self, state: dict[str, Any]) -> list[MenuItem]:
         raise NotImplementedError
 
+    def verdicts(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
     def take_menu_choice(self, state: dict[str, Any], reply: Any, *,
                          ask_confirmation: bool = True) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
@@ -107,7 +110,7 @@ class ToolCommands:
         if not isinstance(given, dict) or not given:
             raise CommandRefused("acknowledge: expected a mapping of check ids to reasons")
         step = self.pack.step(state["step"])
-        known = {c.id for c in step.meta.checks}
+        known = {c.id for c in step.meta.checks} | {v["id"] for v in self.verdicts(state) if v["severity"] == "confirm"}
         for check_id, reason in given.items():
             if check_id not in known:
                 raise CommandRefused(f"acknowledge: step {step.id} has no check '{check_id}'; "
