@@ -242,3 +242,11 @@ async def test_notes_and_goto_over_mcp_reach_the_sidecar(client: Client, out: Pa
     assert progress["currentStep"] == "1"
     view = await ok(client, "current_step", {"project": project})
     assert view["step"]["id"] == "1" and view["form"]["previous"]["use_case"] == "u"
+
+
+async def test_resource_errors_hide_the_servers_folders_too(client: Client, out: Path) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    with pytest.raises(MCPError) as caught:
+        await client.read_resource("cairn://projects/ghost/sidecar.yaml")
+    assert "ghost" in str(caught.value) and str(out) not in str(caught.value) and "cairn new" not in str(caught.value)

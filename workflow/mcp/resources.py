@@ -10,6 +10,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from workflow.errors import CairnError
+from workflow.mcp.messages import for_model
 from workflow.mcp.paths import project_files, readable_file
 from workflow.mcp.workspace import Workspace
 
@@ -23,7 +24,7 @@ def register_resources(server: MCPServer, ws: Workspace) -> None:
         try:
             folder = ws.folder(name)
         except CairnError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
+            raise ResourceNotFoundError(for_model(str(exc), ws.output_dir)) from None
         files = project_files(folder)
         return json.dumps({"project": name, "files": files,
                            "uris": [f"cairn://projects/{name}/{f}" for f in files]}, ensure_ascii=False)
@@ -34,8 +35,10 @@ def register_resources(server: MCPServer, ws: Workspace) -> None:
         try:
             target = readable_file(ws.folder(name), path)
         except CairnError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
+            raise ResourceNotFoundError(for_model(str(exc), ws.output_dir)) from None
         try:
             return target.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise ResourceError(f"{path} is not a text file") from None
+        except OSError as exc:  # swapped for a folder or a link between the check and the read
+            raise ResourceError(f"{path} cannot be read ({exc.strerror or 'error'})") from None
