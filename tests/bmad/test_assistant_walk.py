@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.bmad.conftest import AI_BODY
 from tests.conftest import open_session
+from tests.llm.helpers import FakeChatModel, run_llm
 from workflow.pack_model import Step
 from workflow.packs import load_pack
 from workflow.session import Session, create_project
@@ -88,3 +89,43 @@ def test_the_assistant_gets_the_step_instructions_with_the_rules_in_their_own_se
     assert "have been saved" not in guidance, "a claim the engine has not made yet is never passed on"
     assert "FORBIDDEN to proceed without clear architecture decision" in pack.step("2").guidance(), \
         "a rule the gate enforces stays in view"
+
+
+class FollowingModel(FakeChatModel):
+    """A chat model for LLM mode that does what the step asks: its proposal fills every field
+    the engine's schema names (decision choices and rationales, the confirmations the step's
+    conditions ask for), or, when `lazy`, only the first question."""
+
+    lazy: bool = False
+
+    def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Any:
+        fields = list((schema.get("properties") if isinstance(schema, dict) else schema.model_fields) or {})
+        values: dict[str, Any] = {}
+        for name in fields[:1] if self.lazy else fields:
+            if name.startswith("gate_"):
+                values[name] = True
+            elif name.startswith("stories_"):
+                values[name] = ["Refund lookup: the order id returns its refund state"]
+            elif name != "architecture":
+                values[name] = f"{name.replace('_', ' ')} as the user said"
+        self.queue(values)
+        return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+
+    def _next(self, messages: list[Any]) -> Any:
+        if not self._queue:
+            self.queue("Noted. What else should we settle in this step?")
+        return super()._next(messages)
+
+
+def test_in_llm_mode_the_model_fills_the_step_and_the_engine_still_owns_continue(out: Path) -> None:
+    for name, lazy in (("lazy", True), ("diligent", False)):
+        create_project(out, name, user="tester", pack_ref=str(AI_BODY))
+        code, text, _ = run_llm(out, name, FollowingModel(lazy=lazy), "\n" * 30 + "y\nC\n")
+        assert code == 0, text
+        sidecar = read_sidecar(out / name)
+        if lazy:
+            assert sidecar["stepsCompleted"] == [] and "decision: REQ-001" in text, "C refused without the decision"
+        else:
+            assert sidecar["stepsCompleted"] == ["1"]
+            decision = next(d for d in sidecar["decisions"] if d["id"] == "REQ-001")
+            assert decision["rationale"] == "req 001 rationale as the user said"

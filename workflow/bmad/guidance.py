@@ -94,7 +94,7 @@ def read_guidance(lines: list[Line], skip: frozenset[int], values: Mapping[str, 
     rules: list[str] = []
     for name, instructs, hidden, body in raw:
         if hidden:
-            scope += [clean(_RULE_MARK.sub("", line.text)) for line in body
+            scope += [clean(re.sub(r"^[\s>*_-]+", "", _RULE_MARK.sub("", line.text))) for line in body
                       if not line.fenced and _SCOPE_LINE.search(line.text)]
             kept = _visible(body, rules=True)
             if kept:
