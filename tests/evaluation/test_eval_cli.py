@@ -111,9 +111,10 @@ def test_compare_prints_verdicts_and_fails_on_a_regression_when_asked(app_dir: P
 
 def test_a_gate_over_runs_of_different_cases_is_refused_unless_allowed(app_dir: Path, capsys, monkeypatch) -> None:
     rows = [{"id": f"c{i}", "input": "ok", "expected": "ok"} for i in range(4)]
+    (app_dir / "echo_app.py").write_text("def reply(x):\n    return x\n", encoding="utf-8")
     for name, n, cases in (("a", "2", rows), ("b", "3", rows[:3])):
         path = _cases(app_dir / f"{name}.jsonl", cases)
-        cairn(["eval", "run", "-t", ECHO, "-c", str(path), "-o", str(app_dir / name), "-n", n],
+        cairn(["eval", "run", "-t", "echo_app:reply", "-c", str(path), "-o", str(app_dir / name), "-n", n],
               app_dir / "output", capsys, monkeypatch)
     args = ["eval", "compare", str(app_dir / "a"), str(app_dir / "b"), "--fail-on-regression"]
     code, _, err = cairn(args, app_dir / "output", capsys, monkeypatch)
@@ -184,8 +185,9 @@ def test_eval_run_isolate_runs_a_module_target_in_workers_and_refuses_commands(a
 def test_eval_output_is_in_japanese_when_the_configuration_says_so(app_dir: Path, capsys, monkeypatch) -> None:
     (app_dir / "ja.yaml").write_text("communication_language: ja\n", encoding="utf-8")
     cases = _cases(app_dir / "cases.jsonl", [{"id": f"c{i}", "input": "ok", "expected": "ok"} for i in range(8)])
-    wrong = f"{shlex.quote(sys.executable)} -c " + shlex.quote("print('no')")
-    for name, target in (("a", wrong), ("b", ECHO)):
+    (app_dir / "ja_app.py").write_text("def wrong(x):\n    return 'no'\n\n\ndef right(x):\n    return x\n",
+                                       encoding="utf-8")
+    for name, target in (("a", "ja_app:wrong"), ("b", "ja_app:right")):
         code, out, err = cairn(["--config", str(app_dir / "ja.yaml"), "eval", "run", "-t", target, "-c", str(cases),
                                 "-o", str(app_dir / name), "-n", "1"], app_dir / "output", capsys, monkeypatch)
         assert code == 0, err
