@@ -79,3 +79,28 @@ def test_rows_in_memory_group_exact_copies_and_near_duplicates_transitively() ->
     a, b, c = " ".join(base[:200]), " ".join(base[16:216]), " ".join(base[32:232])  # a~b, b~c, not a~c
     rows = [{"text": a}, {"text": "something else entirely here"}, {"text": b}, {"text": c}, {"text": a.upper()}]
     assert row_groups(rows, None) == [0, 1, 0, 0, 0]
+
+
+def test_connecting_only_gives_the_groups_of_all_pairs_with_fewer_comparisons() -> None:
+    from workflow.data.nearpairs import Groups
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 10**6, size=200, dtype=np.uint32)
+    sets = [np.unique(np.concatenate([base[k:], rng.integers(0, 10**6, size=k, dtype=np.uint32)]))
+            for k in rng.integers(0, 12, size=60).tolist()]  # one dense cluster of 60
+    sets += _planted(2)[:100]
+    index = ShingleSets()
+    for s in sets:
+        index.add(s)
+
+    def roots(pairs: list[tuple[int, int, float]]) -> list[int]:
+        groups = Groups(len(sets))
+        for a, b, _ in pairs:
+            groups.union(a, b)
+        return groups.roots()
+
+    every = near_pairs(index, 0.8, boilerplate_share=None)
+    linked = near_pairs(index, 0.8, boilerplate_share=None, connect_only=True)
+    assert roots(linked.pairs) == roots(every.pairs)
+    assert roots(every.pairs)[:60] == [0] * 60
+    assert linked.compared < every.compared / 5 and len(linked.pairs) < len(every.pairs)

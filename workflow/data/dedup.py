@@ -50,6 +50,7 @@ def dedup_file(
         DataError: the input cannot be read, `out` is the input, or an output cannot be written.
     """
     from workflow.data.duplicates import file_duplicates
+    from workflow.data.nearpairs import Groups
 
     path, out = Path(path), Path(out)
     if not 0 < threshold <= 1:
@@ -59,7 +60,7 @@ def dedup_file(
     report_file = Path(report) if report else report_path_for(out)
     text_fmt = text_format(fmt, path)
     found = file_duplicates(path, text_fmt, threshold=threshold, system=include_system,
-                            boilerplate=not include_boilerplate, jobs=jobs, advance=advance)
+                            boilerplate=not include_boilerplate, connect_only=True, jobs=jobs, advance=advance)
     examples = len(found)
     if examples == 0:
         raise DataError(f"{path} has no examples")
@@ -68,16 +69,24 @@ def dedup_file(
     for i, earlier in enumerate(found.first_copy):
         if earlier >= 0:
             removed[numbers[i]] = (numbers[earlier], "exact", 1.0)
-    # Later keys of each near pair, in key order: a key goes when a pair links it to a kept earlier key.
-    partners: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for a, b, similarity in found.near.pairs:
-        partners[b].append((a, similarity))
-    dropped: set[int] = set()
-    for key in sorted(partners):
-        kept = [(a, s) for a, s in partners[key] if a not in dropped]
-        if kept:
-            other, similarity = min(kept, key=lambda pair: (-pair[1], pair[0]))
-            dropped.add(key)
+    # A key goes when it is near an earlier *kept* key; such a key is always in its near-duplicate
+    # group, so each group is walked in key (file) order against the keys it kept so far.
+    near = found.near
+    groups = Groups(len(found.distinct))
+    for a, b, _ in near.pairs:
+        groups.union(a, b)
+    members: dict[int, list[int]] = defaultdict(list)
+    for key, root in enumerate(groups.roots()):
+        members[root].append(key)
+    for keys in members.values():
+        kept = keys[:1]
+        for key in keys[1:]:
+            matches = [(other, near.similarity(other, key)) for other in kept]
+            matches = [(other, s) for other, s in matches if s >= threshold - 1e-9]
+            if not matches:
+                kept.append(key)
+                continue
+            other, similarity = min(matches, key=lambda pair: (-pair[1], pair[0]))
             removed[numbers[found.distinct[key]]] = (numbers[found.distinct[other]], "near", round(similarity, 3))
     with atomic_file(out) as handle:
         for line in read_lines(path):

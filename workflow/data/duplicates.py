@@ -15,38 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from workflow.data.formats import DatasetFormat
-from workflow.data.nearpairs import BOILERPLATE_SHARE, NearPairs, ShingleSets, boilerplate_run, near_pairs
+from workflow.data.nearpairs import (
+    BOILERPLATE_SHARE,
+    MIN_EXAMPLES_FOR_BOILERPLATE,
+    Groups,
+    NearPairs,
+    ShingleSets,
+    boilerplate_run,
+    near_pairs,
+)
 from workflow.data.shingles import WordHasher, exact_key, example_text, shingles, shingles_in_order, words_of
 
 __all__ = ["FileDuplicates", "Groups", "file_duplicates", "row_groups"]
-
-
-class Groups:
-    """Union-find over example indices; the root of a group is its earliest example."""
-
-    def __init__(self, n: int = 0) -> None:
-        self.parent = array("i", range(n))
-
-    def add(self) -> int:
-        self.parent.append(len(self.parent))
-        return len(self.parent) - 1
-
-    def find(self, i: int) -> int:
-        parent = self.parent
-        root = i
-        while parent[root] != root:
-            root = parent[root]
-        while parent[i] != root:
-            parent[i], i = root, parent[i]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def roots(self) -> list[int]:
-        return [self.find(i) for i in range(len(self.parent))]
 
 
 @dataclass(kw_only=True)
@@ -73,14 +53,16 @@ def _boilerplate_report(near: NearPairs, text_of_key: Callable[[int], str], shar
     text = text_of_key(near.first_with_boilerplate)
     sample = boilerplate_run(words_of(text), shingles_in_order(hasher(text)), near.boilerplate)
     return {"shingles": int(near.boilerplate.size), "min_share": share, "examples": near.boilerplate_examples,
-            "sample": sample, "note": "word 3-grams found in at least this share of the distinct examples are "
-                                      "left out of the near-duplicate comparison (--include-boilerplate keeps them)"}
+            "min_examples": MIN_EXAMPLES_FOR_BOILERPLATE, "sample": sample,
+            "note": "word 3-grams found in at least this share (and number) of the distinct examples are left out "
+                    "of the near-duplicate comparison (--include-boilerplate keeps them)"}
 
 
 def file_duplicates(path: Path, fmt: DatasetFormat | None, *, threshold: float, system: bool = False,
-                    boilerplate: bool = True, stratify: str | None = None, jobs: int | None = None,
-                    advance: Callable[[int], None] | None = None) -> FileDuplicates:
-    """Exact copies and every near-duplicate pair (Jaccard >= `threshold`, exactly) of a file.
+                    boilerplate: bool = True, stratify: str | None = None, connect_only: bool = False,
+                    jobs: int | None = None, advance: Callable[[int], None] | None = None) -> FileDuplicates:
+    """Exact copies and every near-duplicate pair (Jaccard >= `threshold`, exactly) of a file;
+    with `connect_only`, the pairs that connect the near-duplicate groups (see `near_pairs`).
 
     Raises:
         DataError: the file cannot be read.
@@ -105,7 +87,7 @@ def file_duplicates(path: Path, fmt: DatasetFormat | None, *, threshold: float, 
             distinct.append(i)
     del first_of
     share = BOILERPLATE_SHARE if boilerplate else None
-    near = near_pairs(sets, threshold, boilerplate_share=share)
+    near = near_pairs(sets, threshold, boilerplate_share=share, connect_only=connect_only)
     del sets
     report = _boilerplate_report(near, lambda key: text_at(path, offsets[distinct[key]], fmt, system=system),
                                  BOILERPLATE_SHARE)
@@ -130,7 +112,8 @@ def row_groups(rows: list[Any], fmt: DatasetFormat | None, *, threshold: float =
             continue
         sets.add(shingles(hasher(text)))
         distinct.append(i)
-    near = near_pairs(sets, threshold, boilerplate_share=BOILERPLATE_SHARE if boilerplate else None)
+    near = near_pairs(sets, threshold, boilerplate_share=BOILERPLATE_SHARE if boilerplate else None,
+                      connect_only=True)
     for a, b, _ in near.pairs:
         groups.union(distinct[a], distinct[b])
     return groups.roots()

@@ -10,9 +10,11 @@ decided on its exact Jaccard similarity. Rare-first ordering keeps the shingles 
 shares (a template, a fixed instruction) out of those prefixes, so templated files do not turn
 into all-pairs comparisons.
 
-Boilerplate: shingles found in at least `share` of the distinct examples of a file (templated
-instructions, fixed headers) are left out of the comparison, so examples are compared on what
-differs between them; an example made only of boilerplate keeps its whole set.
+Boilerplate: shingles found in many of the distinct examples of a file (at least `share` of them
+and at least 20: templated instructions, fixed headers, one per source in a merged file) are left
+out of the comparison, so examples are compared on what differs between them; an example made only
+of boilerplate keeps its whole set. The price: twenty or more edited copies of one example look
+like a template, and the report quotes them as its boilerplate.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BOILERPLATE_SHARE", "MIN_EXAMPLES_FOR_BOILERPLATE", "NearPairs", "ShingleSets", "boilerplate_run",
+__all__ = ["BOILERPLATE_SHARE", "MIN_EXAMPLES_FOR_BOILERPLATE", "Groups", "NearPairs", "ShingleSets", "boilerplate_run",
            "near_pairs"]
 
-# A shingle in at least half the distinct examples is template, not content.
-BOILERPLATE_SHARE = 0.5
-# Below this many distinct examples "most of a file" says little, so nothing counts as boilerplate.
+# A shingle in at least 1% of the distinct examples, and in at least 20 of them, is template, not
+# content: a file merged from many sources has one template per source, none in most of the file.
+BOILERPLATE_SHARE = 0.01
 MIN_EXAMPLES_FOR_BOILERPLATE = 20
 # Prefix lengths round towards longer prefixes, so float error can only add comparisons, never miss one.
 _EPS = 1e-9
@@ -58,9 +60,38 @@ class ShingleSets:
                 np.frombuffer(self._sizes, dtype=np.int64) if self._sizes else np.empty(0, np.int64))
 
 
+class Groups:
+    """Union-find over example indices; the root of a group is its earliest example."""
+
+    def __init__(self, n: int = 0) -> None:
+        self.parent = array("i", range(n))
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:
+            parent[i], i = root, parent[i]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def roots(self) -> list[int]:
+        return [self.find(i) for i in range(len(self.parent))]
+
+
 @dataclass(frozen=True, kw_only=True)
 class NearPairs:
-    """`pairs`: (earlier key, later key, exact Jaccard) for every pair at or above the threshold.
+    """`pairs`: (earlier key, later key, exact Jaccard) for every pair at or above the threshold (with
+    `connect_only`: enough of them to connect every group, see `near_pairs`).
     `boilerplate`: the shingle hashes left out as boilerplate; `boilerplate_examples`: how many
     sets had some; `first_with_boilerplate`: the key of the first such set (None when none)."""
 
@@ -69,14 +100,28 @@ class NearPairs:
     boilerplate_examples: int
     first_with_boilerplate: int | None
     compared: int  # candidate pairs whose exact similarity was computed
+    threshold: float
+    ranks: np.ndarray  # the compared sets, rank-sorted, one after another
+    start: np.ndarray  # where each set starts in `ranks` (n + 1 entries)
+
+    def similarity(self, a: int, b: int) -> float:
+        """Exact Jaccard similarity of sets `a` and `b` as compared (boilerplate left out)."""
+        x, y = self.ranks[self.start[a]:self.start[a + 1]], self.ranks[self.start[b]:self.start[b + 1]]
+        if x.size == 0 and y.size == 0:
+            return 1.0
+        common = np.intersect1d(x, y, assume_unique=True).size
+        return common / (x.size + y.size - common)
 
 
-def near_pairs(sets: ShingleSets, threshold: float, *, boilerplate_share: float | None = BOILERPLATE_SHARE
-               ) -> NearPairs:
+def near_pairs(sets: ShingleSets, threshold: float, *, boilerplate_share: float | None = BOILERPLATE_SHARE,
+               connect_only: bool = False) -> NearPairs:
     """All pairs of sets with Jaccard >= `threshold` (in (0, 1]), exactly.
 
     `boilerplate_share` None compares whole sets; otherwise shingles in at least that share of
-    the sets are left out first (see the module docstring).
+    the sets (and in at least MIN_EXAMPLES_FOR_BOILERPLATE of them) are left out first (see the
+    module docstring). With `connect_only` a candidate already in the same group (union-find over
+    the pairs found so far) is not compared: the groups are exactly those of all pairs, at a
+    fraction of the comparisons in large clusters, but not every pair is listed.
     """
     values, sizes = sets.arrays()
     n = len(sizes)
@@ -88,8 +133,8 @@ def near_pairs(sets: ShingleSets, threshold: float, *, boilerplate_share: float 
         inverse[at:at + _CHUNK] = np.searchsorted(uniq, values[at:at + _CHUNK])
     df = np.bincount(inverse, minlength=uniq.size)
     boiler = np.zeros(uniq.size, dtype=bool)
-    if boilerplate_share is not None and n >= MIN_EXAMPLES_FOR_BOILERPLATE:
-        boiler = df >= max(2.0, boilerplate_share * n)
+    if boilerplate_share is not None:
+        boiler = df >= max(float(MIN_EXAMPLES_FOR_BOILERPLATE), boilerplate_share * n)
     keep = ~boiler[inverse]
     with_boiler = np.unique(ids[~keep])
     keep |= (np.bincount(ids[keep], minlength=n) == 0)[ids]  # a set of boilerplate only keeps it all
@@ -108,18 +153,22 @@ def near_pairs(sets: ShingleSets, threshold: float, *, boilerplate_share: float 
     del ids
     start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(size, out=start[1:])
-    pairs, compared = _join(ranks, start, size, threshold)
+    pairs, compared = _join(ranks, start, size, threshold, Groups(n) if connect_only else None)
     return NearPairs(pairs=pairs, boilerplate=uniq[boiler], boilerplate_examples=int(with_boiler.size),
-                     first_with_boilerplate=int(with_boiler[0]) if with_boiler.size else None, compared=compared)
+                     first_with_boilerplate=int(with_boiler[0]) if with_boiler.size else None, compared=compared,
+                     threshold=threshold, ranks=ranks, start=start)
 
 
-def _join(ranks: np.ndarray, start: np.ndarray, size: np.ndarray, t: float) -> tuple[list[tuple[int, int, float]],
-                                                                                     int]:
-    """The prefix-filter join over rank-sorted sets, smallest sets first."""
-    index: dict[int, list[int]] = {}
+def _join(ranks: np.ndarray, start: np.ndarray, size: np.ndarray, t: float,
+          groups: Groups | None) -> tuple[list[tuple[int, int, float]], int]:
+    """The prefix-filter join over rank-sorted sets, smallest sets first, with PPJoin's positional
+    filter: a candidate whose overlap so far, plus what could still match after the shared
+    shingle's positions, cannot reach ceil(t/(1+t)(|x|+|y|)) is dropped without a comparison."""
+    index: dict[int, list[tuple[int, int]]] = {}  # rank -> [(set, position of the rank in it)]
     sizes = size.tolist()
     starts = start.tolist()
     mid = 2 * t / (1 + t)
+    overlap_share = t / (1 + t)
     pairs: list[tuple[int, int, float]] = []
     compared = 0
     for x in np.lexsort((np.arange(size.size), size)).tolist():
@@ -129,20 +178,36 @@ def _join(ranks: np.ndarray, start: np.ndarray, size: np.ndarray, t: float) -> t
         mine = ranks[starts[x]:starts[x] + sx]
         probe = mine[: sx - math.ceil(t * sx - _EPS) + 1].tolist()
         smallest = t * sx - _EPS
-        candidates: set[int] = set()
-        for token in probe:
+        seen: dict[int, int] = {}  # candidate -> shingles shared so far; -1 once it cannot reach the bound
+        root = groups.find(x) if groups is not None else -1
+        for i, token in enumerate(probe):
             posting = index.get(token)
-            if posting is not None:
-                candidates.update(y for y in posting if sizes[y] >= smallest)
-        for y in candidates:
+            if posting is None:
+                continue
+            for y, j in posting:
+                sy = sizes[y]
+                if sy < smallest:
+                    continue
+                shared = seen.get(y, 0)
+                if shared < 0:
+                    continue
+                need = math.ceil(overlap_share * (sx + sy) - _EPS)
+                seen[y] = shared + 1 if shared + 1 + min(sx - i - 1, sy - j - 1) >= need else -1
+        for y in sorted(y for y, shared in seen.items() if shared > 0):
+            if groups is not None:
+                if groups.find(y) == root:
+                    continue
             sy = sizes[y]
             common = np.intersect1d(mine, ranks[starts[y]:starts[y] + sy], assume_unique=True).size
             similarity = common / (sx + sy - common)
             compared += 1
             if similarity >= t - _EPS:
                 pairs.append((y, x, similarity) if y < x else (x, y, similarity))
-        for token in mine[: sx - math.ceil(mid * sx - _EPS) + 1].tolist():
-            index.setdefault(token, []).append(x)
+                if groups is not None:
+                    groups.union(x, y)
+                    root = groups.find(x)
+        for j, token in enumerate(mine[: sx - math.ceil(mid * sx - _EPS) + 1].tolist()):
+            index.setdefault(token, []).append((x, j))
     pairs.sort()
     return pairs, compared
 

@@ -103,9 +103,9 @@ def boilerplate_lines(r: dict[str, Any]) -> list[str]:
     b = r.get("boilerplate")
     if not b:
         return []
-    return [f"templated boilerplate: {b['shingles']:,} word 3-grams in at least {b['min_share']:.0%} of the examples "
-            f"({b['examples']:,} examples) were left out of the comparison, e.g. \"{b['sample']}\" "
-            "(--include-boilerplate compares them)"]
+    return [f"templated boilerplate: {b['shingles']:,} word 3-grams in at least {b['min_share']:.0%} (and "
+            f"{b['min_examples']}) of the examples ({b['examples']:,} examples have some) were left out of the "
+            f"comparison, e.g. \"{b['sample']}\" (--include-boilerplate compares them)"]
 
 
 def dedup_text(r: dict[str, Any]) -> list[str]:

@@ -91,7 +91,8 @@ def split_file(
     path, out_dir = Path(path), Path(out_dir)
     text_fmt = text_format(fmt, path)
     found = file_duplicates(path, text_fmt, threshold=threshold, system=include_system,
-                            boilerplate=not include_boilerplate, stratify=stratify, jobs=jobs, advance=advance)
+                            boilerplate=not include_boilerplate, stratify=stratify, connect_only=True, jobs=jobs,
+                            advance=advance)
     if not len(found):
         raise DataError(f"{path} has no examples")
     groups = Groups(len(found))
@@ -138,7 +139,7 @@ def split_file(
         "duplicate_groups": len(multi), "examples_in_duplicate_groups": sum(multi),
         "stratify": stratify, "strata": per_stratum or None,
         "system_prompts": "compared" if include_system else "ignored", "boilerplate": found.boilerplate,
-        "near_pairs": len(found.near.pairs),
+        "near_pairs": len(found.near.pairs),  # the pairs that link the groups (see near_pairs' connect_only)
     }
     write_text(out_dir / "split-report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
