@@ -20,8 +20,8 @@ IncludeSystemOption = Annotated[bool, typer.Option(
     "--include-system", help="Also compare system prompts (by default they are left out: a prompt shared by the "
     "whole file makes distinct short examples look alike).")]
 IncludeBoilerplateOption = Annotated[bool, typer.Option(
-    "--include-boilerplate", help="Also compare word 3-grams found in at least half of the examples (a template "
-    "or fixed instruction; left out and reported by default).")]
+    "--include-boilerplate", help="Also compare word 3-grams found in at least 1% (and 20) of the examples (a "
+    "template or fixed instruction; left out and reported by default).")]
 LabelOption = Annotated[str | None, typer.Option("--label", help="Field holding a class label (dotted path).")]
 PresidioOption = Annotated[str | None, typer.Option(
     "--presidio", metavar="SPACY_MODEL",
@@ -200,7 +200,7 @@ def dedup(
 
     Exact: same normalised text. Near: Jaccard of word 3-grams >= threshold, computed exactly for
     every pair that can reach it (no pair above the threshold is missed). System prompts and
-    templated boilerplate shared by most of the file are left out of the comparison (and the
+    templated boilerplate shared by many examples are left out of the comparison (and the
     boilerplate is reported). Keeps one shingle set per example in memory (4 bytes a word).
     """
     from workflow.data.dedup import dedup_file
