@@ -116,3 +116,23 @@ def test_the_html_export_shows_raw_html_from_answers_and_documents_as_text(
                 or "javascript:" in t[1]], tags
     assert "alert(" in html, "the payload is still shown, as text"
     shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("failure", [
+    OSError(28, "No space left on device", "/data/out/p/.cairn/session.sqlite-journal"),
+    __import__("sqlite3").OperationalError("database or disk is full"),
+    __import__("sqlite3").OperationalError("attempt to write a readonly database"),
+])
+def test_a_raw_disk_failure_anywhere_is_one_line_at_the_cli(failure: Exception, output: Path,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflow import commands
+
+    def fail(name: str) -> None:
+        raise failure
+
+    monkeypatch.setattr(commands, "status_data", fail)
+    code, err = run(["--output", str(output), "status", "p"], capsys, monkeypatch)
+    assert code == 1
+    assert err.startswith("error: cannot write") and err.count("\n") == 1, err
+    assert "no space left" in err or "read-only" in err

@@ -58,6 +58,14 @@ def main() -> None:
     except CairnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # the boundary: a full or read-only disk is a message, not a traceback
+        from workflow.fileio import disk_problem
+
+        problem = disk_problem(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

@@ -199,6 +199,24 @@ def read_text_checked(path: Path, *, max_bytes: int = 2_000_000) -> str:
                                   "save the file as UTF-8") from None
 
 
+def disk_problem(exc: BaseException) -> str | None:
+    """One line for an out-of-space, read-only or permission failure that escaped as a raw
+    OSError or SQLite error (None for anything else): what the CLI and the MCP servers show."""
+    if isinstance(exc, OSError) and not isinstance(exc, DiskError | UnsafePathError):
+        reason = _DISK_ERRNOS.get(exc.errno or 0)
+        if reason is not None:
+            where = f"cannot write {exc.filename}: " if exc.filename else "cannot write: "
+            return f"{where}{reason}; free some space or fix the permissions and retry"
+    if type(exc).__name__ == "OperationalError" and type(exc).__module__ == "sqlite3":
+        text = str(exc).lower()
+        for needle, reason in (("full", "no space left on the device"), ("readonly", "the file system is read-only"),
+                               ("read-only", "the file system is read-only"), ("unable to open", "permission denied")):
+            if needle in text:
+                return (f"cannot write the session checkpoint (.cairn/session.sqlite): {reason}; free some space "
+                        "or fix the permissions and retry (answers already saved are kept)")
+    return None
+
+
 @contextmanager
 def disk_errors(path: Path) -> Iterator[None]:
     """Turn out-of-space, read-only and permission errors into one-line DiskErrors naming `path`."""

@@ -16,6 +16,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from workflow.errors import CairnError
+from workflow.fileio import disk_problem
 from workflow.knowledge.protocol import KnowledgeToolError, KnowledgeUnavailable
 from workflow.mcp import views
 from workflow.mcp.brief import brief
@@ -72,6 +73,11 @@ def run_for_model(fn: Callable[[], BaseModel], output_dir: Path | None = None) -
         raise ToolError(for_model(str(exc), output_dir) if output_dir else str(exc)) from None
     except KnowledgeUnavailable as exc:
         raise ToolError(f"knowledge unavailable: {exc}") from None
+    except Exception as exc:  # the boundary: a full or read-only disk is a tool error, not a crash
+        problem = disk_problem(exc)
+        if problem is None:
+            raise
+        raise ToolError(for_model(problem, output_dir) if output_dir else problem) from None
 
 
 def register_tools(server: MCPServer, ws: Workspace) -> None:
