@@ -204,3 +204,24 @@ def test_lines_with_surrounding_whitespace_are_valid_and_counted_as_duplicates(w
     analysis, _ = analyze_file(write_jsonl([line, line, chat(user="other")]), "messages")
     assert analysis["valid_examples"] == 3 and analysis["problems"]["errors"] == 0
     assert analysis["duplicates"]["exact"] == 1
+
+
+def _codes(write_jsonl: Any, row: Any, fmt: str) -> list[str]:
+    report = validate_file(write_jsonl([row]), fmt)
+    return sorted(p.code for p in report.problems if p.severity == "error")
+
+
+@pytest.mark.parametrize(("row", "cookbook"), [
+    # OpenAI's cookbook: a message without content lacks a key and has no content.
+    ({"messages": [{"role": "user"}, ASSISTANT]}, ["message_missing_key", "missing_content"]),
+    # ...and an example with another error still counts its missing assistant message.
+    ({"messages": [{"role": "user", "content": "hi", "mood": 1}]},
+     ["example_missing_assistant_message", "message_unrecognized_key"]),
+    # ...and empty content is missing content, for a user message too.
+    ({"messages": [{"role": "user", "content": ""}, ASSISTANT]}, ["missing_content"]),
+    ({"messages": [{"content": "hi"}, ASSISTANT]}, ["message_missing_key"]),
+])
+def test_openai_chat_counts_errors_as_openais_cookbook_does(write_jsonl: Any, row: Any,
+                                                             cookbook: list[str]) -> None:
+    assert _codes(write_jsonl, row, "openai-chat") == cookbook
+    assert len(_codes(write_jsonl, row, "messages")) <= 1  # the plain chat check names the first problem only

@@ -60,6 +60,9 @@ class ChatRules:
     system: str
     list_key: str
     check_weight: bool = False
+    # OpenAI's cookbook counts: a message lacking role or content also has `message_missing_key`;
+    # empty content is `missing_content`; no assistant message is counted whatever else is wrong.
+    cookbook: bool = False
 
 
 _MESSAGES = ChatRules("role", "content", frozenset({"system", "developer", "user", "assistant", "tool"}),
@@ -67,7 +70,8 @@ _MESSAGES = ChatRules("role", "content", frozenset({"system", "developer", "user
                                  "thinking"}), "assistant", "user", "system", "messages")
 _OPENAI = ChatRules("role", "content", frozenset({"system", "developer", "user", "assistant", "tool", "function"}),
                     frozenset({"role", "content", "name", "weight", "function_call", "tool_calls",
-                               "tool_call_id"}), "assistant", "user", "system", "messages", check_weight=True)
+                               "tool_call_id"}), "assistant", "user", "system", "messages", check_weight=True,
+                    cookbook=True)
 _SHAREGPT = ChatRules("from", "value", frozenset({"system", "human", "gpt", "function_call", "observation",
                                                    "tool"}),
                       frozenset({"from", "value", "weight"}), "gpt", "human", "system", "conversations")
@@ -139,22 +143,29 @@ def _check_turns_slowly(turns: Any, rules: ChatRules, out: Out, need_assistant: 
             names = ", ".join(sorted(str(k) for k in unknown))
             out.append(("message_unrecognized_key", f"message {index} has unrecognized key(s) {names}"))
             failed = True
+        calls = message.get("tool_calls") or message.get("function_call")
+        if rules.cookbook and content_key not in message and not calls:
+            out.append(("message_missing_key", f"message {index} has no {content_key!r}"))
         if role is None:
             out.append(("message_missing_key", f"message {index} has no {role_key!r}"))
             failed = True
+            if rules.cookbook and type(content) is not str:
+                out.append(("missing_content", f"message {index} {content_key!r} is missing or not a string"))
             continue
         if type(role) is not str:
             out.append(("unrecognized_role", f"message {index} {role_key!r} must be a string"))
             failed = True
             continue
         if type(content) is not str:
-            calls = role == assistant and (message.get("tool_calls") or message.get("function_call"))
-            if not (content is None and calls):
+            if not (content is None and calls and role == assistant):
                 kind = "missing" if content is None else f"a {type(content).__name__}, not a string"
                 out.append(("missing_content", f"message {index} ({role}) {content_key!r} is {kind}"))
                 failed = True
                 continue
             content = ""
+        elif rules.cookbook and not content.strip() and not calls:
+            out.append(("missing_content", f"message {index} ({role}) {content_key!r} is empty"))
+            failed = True
         if role == assistant:
             n_assistant += 1
             chars += last_chars
@@ -176,8 +187,9 @@ def _check_turns_slowly(turns: Any, rules: ChatRules, out: Out, need_assistant: 
             failed = True
             continue
         chars += len(content)
-    if need_assistant and n_assistant == 0 and not failed:
-        out.append(("example_missing_assistant_message", f"no {assistant!r} message"))
+    if need_assistant and n_assistant == 0 and (not failed or rules.cookbook):
+        if not (rules.cookbook and any(type(m) is dict and m.get(role_key) == assistant for m in turns)):
+            out.append(("example_missing_assistant_message", f"no {assistant!r} message"))
         return None
     if failed:
         return None
