@@ -66,3 +66,15 @@ def test_offsets_point_at_the_match_in_a_multiline_block() -> None:
 def test_matches_are_found_whatever_the_block_alignment(prefix: str) -> None:
     (match,) = scan_text(prefix + " a@b.io")
     assert match.kind == "email" and match.offset == len(prefix) + 1
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("amex 3782 822463 10005 on file", True),  # 4-6-5 grouping, issuer 37, 15 digits
+    ("mastercard 5555-5555-5555-4444", True),
+    ("discover 6011111111111117", True),
+    ("grid 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 solved", False),  # Luhn-valid, but no card is written like this
+    ("answer 9111111111111111 is the product", False),  # Luhn-valid, no issuer starts with 9
+    ("pairs 41 11 11 11 11 11 11 11 of the puzzle", False),
+])
+def test_a_card_needs_an_issuer_prefix_and_the_way_cards_are_written(text: str, found: bool) -> None:
+    assert ("card" in [m.kind for m in scan_text(text)]) is found

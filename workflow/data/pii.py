@@ -1,4 +1,5 @@
-"""PII scan: emails, phone numbers, card numbers (Luhn-checked), IP addresses and API-key-like strings.
+"""PII scan: emails, phone numbers, card numbers (Luhn-checked, an issuer's prefix and length, written
+as cards are), IP addresses and API-key-like strings.
 
 The scan runs over raw blocks of a JSONL file rather than line by line: one table lookup and one
 `flatnonzero` in numpy find the few bytes a match must contain (a digit, `@`, `-`, `_`, `K`, `z`),
@@ -22,7 +23,7 @@ _MARKS = b"@-_Kz"
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _IP = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])")
-_CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+_CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){11,18}(?!\d)")
 _PHONE = re.compile(r"(?<!\d)(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}(?!\d)")
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 _KEY = re.compile(
@@ -48,6 +49,36 @@ class Match:
     offset: int
     kind: str
     masked: str
+
+
+# Issuer (IIN) prefix ranges and the lengths each network issues: a Luhn-valid run outside them is
+# a number of another kind (digit puzzles, ids), not a card.
+_IIN: tuple[tuple[int, int, frozenset[int]], ...] = (
+    (4, 4, frozenset({13, 16, 19})),  # Visa
+    (51, 55, frozenset({16})), (2221, 2720, frozenset({16})),  # Mastercard
+    (34, 34, frozenset({15})), (37, 37, frozenset({15})),  # American Express
+    (300, 305, frozenset({14, 16, 19})), (36, 36, frozenset({14, 16, 19})), (38, 39, frozenset({16, 19})),  # Diners
+    (6011, 6011, frozenset(range(16, 20))), (644, 649, frozenset(range(16, 20))), (65, 65, frozenset(range(16, 20))),
+    (3528, 3589, frozenset(range(16, 20))),  # JCB
+    (62, 62, frozenset(range(16, 20))),  # UnionPay
+    (5018, 5018, frozenset(range(12, 20))), (5020, 5020, frozenset(range(12, 20))),
+    (5038, 5038, frozenset(range(12, 20))), (6304, 6304, frozenset(range(12, 20))),
+    (6759, 6759, frozenset(range(12, 20))), (6761, 6763, frozenset(range(12, 20))),  # Maestro
+)
+# How card numbers are written with separators: groups of four (the last may be shorter), or the
+# 4-6-5 / 4-6-4 grouping of American Express and Diners.
+_GROUPS = re.compile(r"\d{4}(?:([ -])\d{4}(?:\1\d{4}(?:\1\d{1,4}(?:\1\d{1,3})?)?)?)?|\d{4}([ -])\d{6}\2\d{4,5}")
+
+
+def plausible_card(value: str) -> bool:
+    """A Luhn-valid digit run written like a card number: an issuer's prefix and length, and either
+    no separators or the usual groups."""
+    digits = re.sub(r"\D", "", value)
+    if not (12 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_ok(digits)):
+        return False
+    if not any(low <= int(digits[:len(str(low))]) <= high and len(digits) in lengths for low, high, lengths in _IIN):
+        return False
+    return value.isdigit() or _GROUPS.fullmatch(value) is not None
 
 
 def luhn_ok(digits: str) -> bool:
@@ -112,8 +143,7 @@ def _classify_digits(text: str, base: int) -> Iterator[Match]:
         taken.append(match.span())
         yield Match(base + match.start(), "ip", mask("ip", match.group()))
     for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_ok(digits):
+        if plausible_card(match.group()):
             taken.append(match.span())
             yield Match(base + match.start(), "card", mask("card", match.group()))
     for match in _PHONE.finditer(text):
