@@ -271,3 +271,29 @@ def test_the_full_export_survives_a_document_that_is_not_utf8(project: Path) -> 
     (project / "phase-0-scoping" / "scope.md").write_bytes(b"# Scope\ncaf\xe9\n")
     text = project_markdown(load_pack(MINI), read_sidecar(project), project, full=True)
     assert "caf\ufffd" in text
+
+
+def test_a_context_document_planted_as_a_link_is_neither_summarised_nor_sent_to_a_model(
+        tmp_path: Path, out: Path) -> None:
+    import shutil
+
+    from workflow.llm.prompting import build_prompt
+    pack = tmp_path / "pack"
+    shutil.copytree(MINI, pack)
+    step2 = pack / "steps" / "2-training" / "step-02-train.md"
+    step2.write_text(step2.read_text(encoding="utf-8").replace(
+        "phase: phase-2-training\n", "phase: phase-2-training\ncontext: [phase-0-scoping/scope.md]\n", 1),
+        encoding="utf-8")
+    folder = create_project(out, "c", user="u", pack_ref=str(pack))
+    secret = tmp_path / "secret.md"
+    secret.write_text("# api_key: hunter2\n", encoding="utf-8")
+    (folder / "phase-0-scoping" / "scope.md").symlink_to(secret)
+    session = open_session(out, "c")
+    try:
+        context = next(m for m in session.engine.entry_messages("2") if m["kind"] == "context")
+        assert context["documents"] == [{"path": "phase-0-scoping/scope.md", "exists": False, "summary": ""}]
+        prompt = build_prompt(pack=session.pack, step=session.pack.step("2"), project_dir=folder, answers={},
+                              open_fields=[], section=None, knowledge=[], history=[], task=None, budget=6000)
+        assert "hunter2" not in str(prompt)
+    finally:
+        session.close()

@@ -14,6 +14,7 @@ from workflow.contributions import brief
 from workflow.drafts import Draft, draft_step, variables
 from workflow.expressions import ExpressionError, evaluate
 from workflow.facts import facts
+from workflow.fileio import safe_to_read
 from workflow.forms import FieldValueError, active, answer_value
 from workflow.gating import missing_items
 from workflow.i18n import t
@@ -79,9 +80,9 @@ class Engine(ToolCommands):
         }]
         context = []
         for rel in step.meta.context:
-            path = self.project_dir / rel
-            context.append({"path": rel, "exists": path.is_file(),
-                            "summary": summary.document_summary(path) if path.is_file() else ""})
+            path = safe_to_read(self.project_dir, rel)  # a link planted in the project is not shown
+            context.append({"path": rel, "exists": path is not None,
+                            "summary": summary.document_summary(path) if path is not None else ""})
         if context:
             messages.append({"kind": "context", "documents": context})
         request = (self.sidecar().get("revision_requests") or {}).get(step_id)

@@ -141,8 +141,12 @@ def project_folder(root: Path, rel: str | Path) -> Path:
 
 
 def safe_to_read(root: Path, rel: str | Path) -> Path | None:
-    """`root/rel` when it is a regular file reached without a symlink, else None."""
-    parts = _parts(rel)
+    """`root/rel` when it is a regular file reached without a symlink, else None (also for a
+    path that is not a plain relative one)."""
+    try:
+        parts = _parts(rel)
+    except UnsafePathError:
+        return None
     current = root
     for part in parts:
         current = current / part

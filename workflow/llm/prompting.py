@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from workflow.fileio import safe_to_read
 from workflow.llm.brief import brief_parts
 from workflow.pack_model import Pack, Step
 
@@ -175,9 +176,9 @@ def build_prompt(*, pack: Pack, step: Step, project_dir: Path, answers: Mapping[
         text = f"[{result.get('id')}] {result.get('type')}: {result.get('title')} — {result.get('summary') or ''}"
         items.append(_Item(key=f"knowledge:{result.get('id')}", text=text.strip(), keep=60 - min(rank, 30)))
     for rank, rel in enumerate(step.meta.context if doc_tokens > 0 else []):
-        path = project_dir / rel
-        if path.is_file():
-            body = path.read_text(encoding="utf-8").strip()
+        path = safe_to_read(project_dir, rel)  # a link planted in the project never reaches the model
+        if path is not None:
+            body = path.read_text(encoding="utf-8", errors="replace").strip()
             shown = leading_sections(body, doc_tokens)
             items.append(_Item(key=f"context:{rel}", text=f"Earlier document {rel}:\n{shown}", keep=40 - min(rank, 20),
                                fallback=f"Earlier document {rel} (headings summary):\n{summarise(body)}"))

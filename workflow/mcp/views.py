@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflow import summary
+from workflow.fileio import safe_to_read
 from workflow.forms import active
 from workflow.session import Session
 
@@ -28,9 +29,9 @@ def current_step(session: Session, prompt: dict[str, Any], state: dict[str, Any]
     }
     context = []
     for rel in step.meta.context:
-        path = session.folder / rel
-        context.append({"path": rel, "exists": path.is_file(),
-                        "summary": summary.document_summary(path) if path.is_file() else ""})
+        path = safe_to_read(session.folder, rel)  # a link planted in the project is not shown
+        context.append({"path": rel, "exists": path is not None,
+                        "summary": summary.document_summary(path) if path is not None else ""})
     knowledge, warning = _knowledge(state.get("knowledge") or [])
     draft = state.get("draft") or {}
     question = None
