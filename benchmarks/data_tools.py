@@ -17,8 +17,15 @@
    against the exact Jaccard similarity of their shingle sets, and recall is measured on the
    planted near copies.
 
+4. Real data. The `evals` package (OpenAI's eval registry, 663 JSONL files) is fetched with
+   `pip download --no-deps` into a cache folder at run time (never committed), and --real-examples
+   chat examples are built from its files (the `input` messages plus the `ideal` answer, at most
+   --per-file from each file so many templates mix). On that file: the analyze / json.loads
+   ratio (goal <= 1.2), and the wall time of `split` and `dedup` (goal < 120 s for 200,000),
+   with their near-pair and boilerplate counts.
+
     python benchmarks/data_tools.py [--mb 200] [--repeat 3] [--large-mb 0] [--examples 100000] [--memory-all]
-                                    [--json]
+                                    [--real-examples 200000] [--per-file 2000] [--json]
 """
 
 from __future__ import annotations
@@ -104,6 +111,92 @@ def generate_dedup(path: Path, examples: int, seed: int = 1) -> dict[int, int]:
         originals.append({"row": row, "line": len(rows)})
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return near
+
+
+EVALS = "evals==3.0.1.post1"
+
+
+def evals_wheel(cache: Path) -> Path:
+    """The `evals` wheel, downloaded once into `cache` with pip (PyPI is the only network use)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    found = sorted(cache.glob("evals-*.whl"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), EVALS],
+                       check=True)
+        found = sorted(cache.glob("evals-*.whl"))
+    return found[-1]
+
+
+def _chat_of(row: Any) -> dict[str, Any] | None:
+    """{"messages": input + ideal answer} for one eval sample, or None when it is not chat-shaped."""
+    if not isinstance(row, dict) or not isinstance(row.get("input"), list):
+        return None
+    ideal = row.get("ideal")
+    ideal = ideal[0] if isinstance(ideal, list) and ideal else ideal
+    if not isinstance(ideal, str):
+        return None
+    messages = [{"role": m["role"], "content": m["content"]} for m in row["input"]
+                if isinstance(m, dict) and m.get("role") in ("system", "user", "assistant")
+                and isinstance(m.get("content"), str)]
+    if not messages or messages[-1]["role"] == "assistant":
+        return None
+    return {"messages": [*messages, {"role": "assistant", "content": ideal}]}
+
+
+def build_real(path: Path, wheel: Path, examples: int, per_file: int) -> dict[str, int]:
+    """Write up to `examples` chat examples built from the eval files inside the wheel."""
+    import zipfile
+
+    written = files = 0
+    with zipfile.ZipFile(wheel) as archive, open(path, "w", encoding="utf-8") as out:
+        names = sorted(n for n in archive.namelist() if n.startswith("evals/registry/data/") and n.endswith(".jsonl"))
+        for name in names:
+            if written >= examples:
+                break
+            taken = 0
+            with archive.open(name) as handle:
+                for raw in handle:
+                    if taken >= per_file or written >= examples:
+                        break
+                    try:
+                        chat = _chat_of(json.loads(raw))
+                    except ValueError:
+                        continue
+                    if chat is not None:
+                        out.write(json.dumps(chat, ensure_ascii=False) + "\n")
+                        taken += 1
+                        written += 1
+            files += taken > 0
+    return {"examples": written, "files": files}
+
+
+def real_data(work: Path, cache: Path, examples: int, per_file: int, repeat: int) -> dict[str, Any]:
+    """Throughput ratio, split and dedup on examples built from the `evals` package."""
+    from workflow.data.analyze import analyze_file
+    from workflow.data.dedup import dedup_file
+    from workflow.data.split import split_file
+
+    path = work / "real.jsonl"
+    built = build_real(path, evals_wheel(cache), examples, per_file)
+    size_mb = path.stat().st_size / 1e6
+    base = [timed(lambda: baseline(path))[0] for _ in range(repeat)]
+    analyze = [timed(lambda: analyze_file(path, "messages"))[0] for _ in range(repeat)]
+    split_s, split = _once(lambda: split_file(path, work / "real-split", fmt="messages"))
+    dedup_s, dedup = _once(lambda: dedup_file(path, work / "real-dedup.jsonl", fmt="messages"))
+    return {
+        **built, "file_mb": round(size_mb, 1), "baseline_s": round(min(base), 2), "analyze_s": round(min(analyze), 2),
+        "ratio_analyze": round(min(analyze) / min(base), 2), "split_s": round(split_s, 1),
+        "split_near_pairs": split["near_pairs"], "split_groups": split["duplicate_groups"],
+        "split_boilerplate_examples": (split["boilerplate"] or {}).get("examples", 0),
+        "dedup_s": round(dedup_s, 1), "dedup_removed": dedup["removed"],
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+    }
+
+
+def _once(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
 
 
 def baseline(path: Path) -> None:
@@ -219,6 +312,11 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--memory-all", action="store_true",
                         help="also measure dedup and split (one signature per example) on the --mb file")
+    parser.add_argument("--real-examples", type=int, default=200_000,
+                        help="chat examples built from the evals package (0: skip the real-data part)")
+    parser.add_argument("--per-file", type=int, default=2000, help="at most this many examples per eval file")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "cairn" / "benchmarks",
+                        help="where the downloaded evals wheel is kept")
     parser.add_argument("--dir", type=Path, default=None, help="where to put generated files (default: a temp dir)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     opts = parser.parse_args()
@@ -272,6 +370,8 @@ def main() -> None:
             corpus = work / "dedup.jsonl"
             near = generate_dedup(corpus, opts.examples)
             results["near_dedup"] = dedup_quality(corpus, work / "dedup-out.jsonl", near, opts.threshold, 300)
+        if opts.real_examples:
+            results["real_data"] = real_data(work, opts.cache, opts.real_examples, opts.per_file, opts.repeat)
     if opts.json:
         print(json.dumps(results, indent=2))
         return
@@ -291,6 +391,14 @@ def main() -> None:
         print(f"near-dedup {d['examples']:,} examples: {d['seconds']}s (goal < 60); removed {d['removed']}; "
               f"exact Jaccard of {d['pairs_checked']} sampled pairs: min {d['exact_jaccard_min']}, mean "
               f"{d['exact_jaccard_mean']}; recall on planted near copies {d['recall_on_planted']}")
+    if "real_data" in results:
+        r = results["real_data"]
+        print(f"real data ({EVALS}): {r['examples']:,} examples from {r['files']} files, {r['file_mb']} MB")
+        print(f"  validate + analyze {r['analyze_s']}s vs json.loads loop {r['baseline_s']}s -> ratio "
+              f"{r['ratio_analyze']} (goal <= 1.2); generated-data ratio above: {t['ratio_analyze']}")
+        print(f"  split {r['split_s']}s ({r['split_near_pairs']:,} near pairs, {r['split_groups']:,} groups, "
+              f"{r['split_boilerplate_examples']:,} examples with boilerplate); dedup {r['dedup_s']}s, removed "
+              f"{r['dedup_removed']} (goal < 120 s each); load average {r['load_average']}")
 
 
 if __name__ == "__main__":
