@@ -25,6 +25,15 @@ BACKING = {
     "NO-INJECTION-DEFENCES": "chk-prompt-injection-defences",
     "DATA-REVIEW-FAILED": "meth-deduplication",
     "GO-DESPITE-FAILED-REVIEW": "meth-deduplication",
+    "TUNING-WITHOUT-BASELINE": "pat-prompt-then-rag-then-tune",
+    "FEW-BASE-CANDIDATES": "dec-base-model-selection",
+    "LICENCE-NOT-CHECKED": "warn-model-licence-restrictions",
+    "DPO-WITHOUT-PAIRS": "dec-sft-dpo-or-both",
+    "NO-FORGETTING-MEASURE": "meth-forgetting-regression-check",
+    "HYBRID-OVERLAP-UNKNOWN": "dec-hybrid-rag-fine-tuning",
+    "DRIFT-RANDOM-SPLIT": "warn-split-leakage",
+    "AB-TEST-TOO-LONG": "dec-deployment-strategy",
+    "RISKS-WITHOUT-OWNERS": "chk-production-readiness-review",
 }
 
 

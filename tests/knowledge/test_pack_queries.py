@@ -44,6 +44,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("3b", "data leakage"): {"warn-split-leakage", "warn-eval-contamination"},
     ("3b", "train validation test split leakage near-duplicate MinHash quality gates"): {
         "meth-train-val-test-split", "warn-split-leakage", "meth-deduplication"},
+    ("3b", "time-based split drifting data leakage"): {"warn-split-leakage", "meth-train-val-test-split"},
     ("4", "chunking"): {"dec-chunk-size-overlap", "dec-chunking-strategy"},
     ("4", "embedding model"): {"dec-embedding-model-choice"},
     ("4", "vector index"): {"pat-quantized-index-rescoring", "pat-metadata-filtering"},
@@ -57,6 +58,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("5", "catastrophic forgetting"): {"warn-catastrophic-forgetting"},
     ("5", "overfitting"): {"warn-overfitting"},
     ("5", "LoRA rank alpha target modules learning rate"): {"meth-lora-configuration", "warn-lora-alpha-scaling"},
+    ("5", "open-weight base model families licences 2026"): {
+        "chk-open-model-families-2026", "dec-base-model-selection", "warn-model-licence-restrictions"},
     ("6", "retrieval strategy"): {"dec-retrieval-strategy"},
     ("6", "hybrid search"): {"pat-hybrid-search-rrf"},
     ("6", "reranking"): {"pat-retrieve-then-rerank"},
@@ -76,12 +79,15 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("8", "regression testing"): {"pat-base-vs-tuned-regression-suite"},
     ("8", "LLM as judge bias human agreement paired bootstrap McNemar golden dataset"): {
         "meth-judge-human-agreement", "warn-judge-position-bias", "meth-paired-bootstrap"},
+    ("8", "base vs tuned regression set forgetting budget"): {
+        "pat-base-vs-tuned-regression-suite", "meth-forgetting-regression-check"},
     ("9", "deployment"): {"meth-staged-rollout", "meth-rollback-procedure"},
     ("9", "drift"): {"warn-silent-quality-degradation"},
     ("9", "monitoring"): {"pat-llm-tracing"},
     ("9", "canary release"): {"pat-canary-release-gates"},
     ("9", "LLM production monitoring drift detection canary rollback retraining triggers"): {
         "meth-retraining-triggers", "meth-drift-detection", "pat-canary-release-gates", "meth-rollback-procedure"},
+    ("9", "A/B test canary shadow deployment rollout"): {"dec-deployment-strategy", "meth-staged-rollout"},
     ("10", "architecture review"): {"chk-architecture-review"},
     ("10", "deployment"): {"warn-big-bang-deployment"},
     ("10", "production readiness"): {"warn-launch-without-readiness-review"},
