@@ -194,7 +194,8 @@ async def test_a_brief_current_step_leaves_out_what_does_not_change_and_costs_le
     brief = await ok(client, "current_step", {"project": project, "detail": "brief"})
     assert brief["step"] == full["step"] and brief["missing"] == full["missing"] and brief["menu"] == full["menu"]
     assert brief["form"]["answers"] == full["form"]["answers"] and full["form"]["answers"]["use_case"] == "triage"
-    assert "use_case" in full["form"]["schema"] and "use_case" not in brief["form"]["schema"]
+    assert "use_case" in full["form"]["schema"] and brief["form"]["schema"] == {}
+    assert brief["question"] == full["question"], "the next question keeps its ask, help and choices"
     assert [g["heading"] for g in brief["guidance"]] == [g["heading"] for g in full["guidance"]]
     assert all(g["text"] == "" for g in brief["guidance"]) and any(g["text"] for g in full["guidance"])
     assert [k["id"] for k in brief["knowledge"]] == [k["id"] for k in full["knowledge"]]

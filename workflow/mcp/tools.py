@@ -145,7 +145,7 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
         project: Project,
         detail: Annotated[Literal["full", "brief"], Field(description=(
             "'brief' leaves out what does not change within a step visit (guidance text, persona style, "
-            "knowledge bodies, context summaries, answered fields' schema, draft texts): use it between "
+            "knowledge bodies, context summaries, the form schema, draft texts): use it between "
             "your own calls, and 'full' when the step is new to you or before showing the drafts."))] = "full",
     ) -> Annotated[CallToolResult, CurrentStep]:
         """The step in progress: persona, guidance, form (schema and answers so far), context
