@@ -83,11 +83,18 @@ def model_from_gguf(source: str, out_dir: Path | None = None) -> Path:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        quiet = os.environ.get("TQDM_DISABLE")
+        os.environ["TQDM_DISABLE"] = "1"  # the GGUF reader draws its own tqdm bar, outside hf_logging
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
             model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         except (OSError, ValueError, KeyError) as exc:
             raise TrainingError(f"cannot read {gguf}: {exc}") from None
+        finally:
+            if quiet is None:
+                os.environ.pop("TQDM_DISABLE", None)
+            else:
+                os.environ["TQDM_DISABLE"] = quiet
         # The weights are dequantised float32 now; only the loader's GGUF marker blocks saving them.
         model.hf_quantizer = None
         model.is_quantized = False
