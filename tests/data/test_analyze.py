@@ -73,3 +73,22 @@ def test_plots_are_png_histograms(write_jsonl: Any, tmp_path: Path) -> None:
     written = write_plots(result, tmp_path / "plots")
     assert sorted(p.name for p in written) == ["response_tokens.png", "tokens.png", "turns.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
+
+
+def test_heavy_tailed_lengths_get_a_log_axis_and_even_lengths_a_linear_one() -> None:
+    import numpy as np
+
+    from workflow.data.plots import _title, heavy_tailed
+
+    assert heavy_tailed(np.array([10] * 900 + [30] * 90 + [5000] * 10))
+    assert not heavy_tailed(np.array(list(range(50, 150)) * 10))
+    assert not heavy_tailed(np.array([0, 0, 1000]))  # zero counts cannot go on a log axis
+    title = _title("Tokens per example", "a-very-long-dataset-file-name-from-an-export-2026-12-03.jsonl", 1234)
+    assert title.split("\n") == ["Tokens per example", "a-very-long-dataset…ort-2026-12-03.jsonl, n=1,234"]
+
+
+def test_plots_of_heavy_tailed_data_are_written(write_jsonl: Any, tmp_path: Path) -> None:
+    rows = [chat(answer="ok " * (3 if i < 45 else 900)) for i in range(50)]
+    _, result = analyze_file(write_jsonl(rows))
+    written = write_plots(result, tmp_path / "plots")
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
