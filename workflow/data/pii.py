@@ -122,33 +122,42 @@ def _near(raw: np.ndarray, pos: np.ndarray, before: bytes, after: bytes) -> np.n
     return keep
 
 
-def _digit_spans(dpos: np.ndarray) -> Iterator[tuple[int, int]]:
-    """Byte spans of digit runs (gaps of up to 3 separators) long enough to be a phone, card or IP."""
+def _digit_spans(dpos: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """Byte spans of digit runs (gaps of up to 3 separators) long enough to be a phone, card or IP,
+    with the number of digits in each."""
     breaks = np.flatnonzero(np.diff(dpos) > 3)
     starts = np.concatenate(([0], breaks + 1))
     ends = np.concatenate((breaks, [dpos.size - 1]))
     count = ends - starts + 1
     span = dpos[ends] - dpos[starts] + 1
     for i in np.flatnonzero((count >= 7) | ((count >= 4) & (span >= 7))):
-        yield int(dpos[starts[i]]), int(dpos[ends[i]]) + 1
+        yield int(dpos[starts[i]]), int(dpos[ends[i]]) + 1, int(count[i])
 
 
 def _window(block: bytes, start: int, end: int) -> str:
     return block[start:end].decode("utf-8", "replace")
 
 
-def _classify_digits(text: str, base: int) -> Iterator[Match]:
+# What a phone match may hold besides digits: deleting these leaves its digits.
+_PHONE_MARKS = str.maketrans("", "", "+() .-")
+
+
+def _classify_digits(text: str, base: int, digits: int) -> Iterator[Match]:
+    """Matches in one window of `digits` digits; the regexes that cannot match are skipped (digit
+    puzzles and tables make many windows)."""
     taken: list[tuple[int, int]] = []
-    for match in _IP.finditer(text):
-        taken.append(match.span())
-        yield Match(base + match.start(), "ip", mask("ip", match.group()))
-    for match in _CARD.finditer(text):
-        if plausible_card(match.group()):
+    if "." in text:
+        for match in _IP.finditer(text):
             taken.append(match.span())
-            yield Match(base + match.start(), "card", mask("card", match.group()))
+            yield Match(base + match.start(), "ip", mask("ip", match.group()))
+    if digits >= 12:
+        for match in _CARD.finditer(text):
+            if plausible_card(match.group()):
+                taken.append(match.span())
+                yield Match(base + match.start(), "card", mask("card", match.group()))
     for match in _PHONE.finditer(text):
         value = match.group()
-        n_digits = sum(c.isdigit() for c in value)
+        n_digits = len(value.translate(_PHONE_MARKS))
         if not 7 <= n_digits <= 15 or _DATE.fullmatch(value) or any(
             s < match.end() and match.start() < e for s, e in taken
         ):
@@ -194,11 +203,11 @@ def scan_block(block: bytes) -> list[Match]:
     is_digit = (kinds >= 48) & (kinds <= 57)
     dpos = pos[is_digit]
     if dpos.size >= 4:
-        for start, end in _digit_spans(dpos):
+        for start, end, digits in _digit_spans(dpos):
             # Two bytes before the first digit take in a leading "+" or "("; spans are more than
             # three bytes apart, so a window never sees the tail of the previous number.
             lo = max(0, start - 2)
-            found.extend(_classify_digits(_window(block, lo, end + 1), lo))
+            found.extend(_classify_digits(_window(block, lo, end + 1), lo, digits))
     for at in pos[kinds == ord("@")]:
         lo = max(0, int(at) - 64)
         text = _window(block, lo, int(at) + 256)
