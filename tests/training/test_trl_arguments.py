@@ -86,3 +86,16 @@ def test_peft_arguments_keep_all_linear_as_a_string_and_none_means_full_fine_tun
     assert peft_args(_spec(target_modules=["all-linear"]))["target_modules"] == "all-linear"  # type: ignore[index]
     assert peft_args(_spec(target_modules=["q_proj", "v_proj"]))["target_modules"] == ["q_proj", "v_proj"]  # type: ignore[index]
     assert peft_args(_spec(adapter="none")) is None
+
+
+def test_a_dpo_stage_without_its_own_learning_rate_is_warned_about(tiny_model: Path, tmp_path: Path) -> None:
+    from tests.training.helpers import PAIRS, write_spec
+    from workflow.training.launch import TrainRequest, train
+
+    spec = write_spec(tmp_path / "a", tiny_model, method="sft-then-dpo", datasets={"preference_file": str(PAIRS)})
+    warnings = train(TrainRequest(spec_file=spec, dry_run=True)).data["warnings"]
+    assert any(w.startswith("dpo_learning_rate is not set, so DPO trains at the SFT learning rate 0.01")
+               for w in warnings)
+    spec = write_spec(tmp_path / "b", tiny_model, method="sft-then-dpo", datasets={"preference_file": str(PAIRS)},
+                      hyperparameters={"dpo_learning_rate": 0.001})
+    assert not any("dpo_learning_rate" in w for w in train(TrainRequest(spec_file=spec, dry_run=True)).data["warnings"])

@@ -189,6 +189,11 @@ def _resolve(spec: TrainingSpec, *, target: _Target, plan: DataPlan, device: Dev
     chat = any(s.format in CHAT for s in plan.stages)
     if template is not None and not template.assistant_only and chat:
         warnings.append(f"chat template: {template.note}")
+    hp = spec.hyperparameters
+    if spec.method != "sft" and hp.dpo_learning_rate is None:
+        warnings.append(f"dpo_learning_rate is not set, so DPO trains at the SFT learning rate {hp.learning_rate:g}; "
+                        "DPO usually wants one 5-10x lower (TRL's own default is 1e-6): set "
+                        "hyperparameters.dpo_learning_rate")
     return {
         "run_id": run_dir.name,
         "spec_file": str(target.spec_path.resolve()),
