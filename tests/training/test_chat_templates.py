@@ -65,4 +65,3 @@ def test_dry_run_and_run_agree_on_assistant_only_loss_with_trls_template(tiny_mo
     assert result.data["chat_template"]["source"] == "trl"
     assert result.data["stages"]["sft"]["trl"]["assistant_only_loss"] is True
     assert not any("every token" in w for w in result.data["warnings"])
-
