@@ -186,7 +186,9 @@ def test_a_json_only_system_prompt_never_asks_for_text_outside_the_json(projects
             assert "and nothing else" in prompt
             assert not re.search(r"at the end|then sources|Markdown", prompt), project.name
             if project.answers.get("cite_sources"):
-                assert "`sources` field" in prompt
+                spec = project.doc("phase-3-inference/prompt-engineering-spec.md")
+                assert "`sources` field" in prompt and "`sources` field" in spec
+                assert "format source-list-only" not in spec
     odd = projects["odd-classification"].answers
     assert odd["output_format"] == "json-schema" and odd["citation_format"] == "source-list-only", \
         "the odd project asks for exactly the combination that used to contradict itself"
