@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workflow.data.atomic import atomic_file, write_text
+from workflow.data.atomic import atomic_files
 from workflow.data.formats import text_format
 from workflow.data.jsonl import read_lines
 from workflow.errors import ConfigError, DataError
@@ -88,10 +88,6 @@ def dedup_file(
                 continue
             other, similarity = min(matches, key=lambda pair: (-pair[1], pair[0]))
             removed[numbers[found.distinct[key]]] = (numbers[found.distinct[other]], "near", round(similarity, 3))
-    with atomic_file(out) as handle:
-        for line in read_lines(path):
-            if line.number not in removed:
-                handle.write(line.raw)
     clusters: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for number, (kept_line, kind, similarity) in sorted(removed.items()):
         clusters[kept_line].append({"line": number, "kind": kind, "similarity": similarity})
@@ -105,5 +101,10 @@ def dedup_file(
         "invalid_json_lines": found.invalid, "pairs_compared": found.near.compared,
         "clusters": [{"kept_line": kept, "removed": members} for kept, members in sorted(clusters.items())],
     }
-    write_text(report_file, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    # The output and its report are renamed into place together, so neither appears without the other.
+    with atomic_files([out, report_file]) as (handle, report_handle):
+        for line in read_lines(path):
+            if line.number not in removed:
+                handle.write(line.raw)
+        report_handle.write((json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return result

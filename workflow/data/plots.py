@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workflow.data.atomic import atomic_file
+from workflow.data.atomic import atomic_files
 from workflow.data.scan import ScanResult
 
 # The longest example this many times the median: a linear axis would squeeze most examples into one bar.
@@ -47,7 +47,7 @@ def write_plots(result: ScanResult, out_dir: Path) -> list[Path]:
         ("response_tokens.png", response, "Response tokens per example", unit),
         ("turns.png", turns, "Turns per example", "turns"),
     ]
-    written = []
+    figures: dict[Path, Any] = {}
     for name, data, title, xlabel in charts:
         figure = Figure(figsize=(6, 4), dpi=100)
         axes = figure.subplots()
@@ -65,8 +65,9 @@ def write_plots(result: ScanResult, out_dir: Path) -> list[Path]:
         axes.set_xlabel(xlabel + (" (log scale)" if log else ""))
         axes.set_ylabel("examples")
         figure.tight_layout()
-        path = Path(out_dir) / name
-        with atomic_file(path) as handle:
+        figures[Path(out_dir) / name] = figure
+    # All charts are renamed into place together: a failure or Ctrl-C leaves none of the new ones.
+    with atomic_files(list(figures)) as handles:
+        for figure, handle in zip(figures.values(), handles, strict=True):
             figure.savefig(handle, format="png")
-        written.append(path)
-    return written
+    return list(figures)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workflow.data.atomic import atomic_files, write_text
+from workflow.data.atomic import atomic_files
 from workflow.data.fields import label_of
 from workflow.data.formats import text_format
 from workflow.data.jsonl import read_lines
@@ -121,8 +121,9 @@ def split_file(
     targets = {name: out_dir / f"{name}.jsonl" for name in names}
     counts = dict.fromkeys(SPLITS, 0)
     per_stratum: dict[str, dict[str, int]] = {}
-    with atomic_files(list(targets.values())) as handles:
-        handle_of = dict(zip(names, handles, strict=True))
+    # The split files and split-report.json are renamed into place together, or none of them is.
+    with atomic_files([*targets.values(), out_dir / "split-report.json"]) as handles:
+        handle_of = dict(zip(names, handles[:-1], strict=True))
         for i, line in enumerate(read_lines(path)):
             split_name = SPLITS[split_of_group[roots[i]]]
             handle_of[split_name].write(line.raw)
@@ -130,16 +131,16 @@ def split_file(
             if stratify:
                 row = per_stratum.setdefault(stratum_names[stratum_of[i]], dict.fromkeys(SPLITS, 0))
                 row[split_name] += 1
-    multi = [size for size in sizes.values() if size > 1]
-    report = {
-        "input": str(path), "output_dir": str(out_dir), "seed": seed, "threshold": threshold,
-        "shares": dict(zip(SPLITS, shares, strict=True)), "counts": counts,
-        "files": {name: str(p) for name, p in targets.items()},
-        "examples": len(numbers), "invalid_json_lines": invalid,
-        "duplicate_groups": len(multi), "examples_in_duplicate_groups": sum(multi),
-        "stratify": stratify, "strata": per_stratum or None,
-        "system_prompts": "compared" if include_system else "ignored", "boilerplate": found.boilerplate,
-        "near_pairs": len(found.near.pairs),  # the pairs that link the groups (see near_pairs' connect_only)
-    }
-    write_text(out_dir / "split-report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        multi = [size for size in sizes.values() if size > 1]
+        report = {
+            "input": str(path), "output_dir": str(out_dir), "seed": seed, "threshold": threshold,
+            "shares": dict(zip(SPLITS, shares, strict=True)), "counts": counts,
+            "files": {name: str(p) for name, p in targets.items()},
+            "examples": len(numbers), "invalid_json_lines": invalid,
+            "duplicate_groups": len(multi), "examples_in_duplicate_groups": sum(multi),
+            "stratify": stratify, "strata": per_stratum or None,
+            "system_prompts": "compared" if include_system else "ignored", "boilerplate": found.boilerplate,
+            "near_pairs": len(found.near.pairs),  # the pairs that link the groups (see near_pairs' connect_only)
+        }
+        handles[-1].write((json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return report

@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+from workflow.data.atomic import atomic_folder
 from workflow.errors import TrainingError
 
 __all__ = ["DEFAULT_PACKAGE", "cache_dir", "find_gguf", "model_from_gguf"]
@@ -71,9 +72,10 @@ def model_from_gguf(source: str, out_dir: Path | None = None) -> Path:
         raise MissingExtra("train", "gguf")
     gguf = find_gguf(source)
     out = Path(out_dir) if out_dir is not None else cache_dir() / gguf.stem
-    out.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     stamp_file = out / "cairn-gguf-source.json"
-    with FileLock(str(out / ".convert.lock")):
+    # The lock sits beside the folder, which is built aside and renamed into place whole.
+    with FileLock(str(out.parent / f".{out.name}.convert.lock")):
         try:
             if json.loads(stamp_file.read_text(encoding="utf-8")) == _stamp(gguf) and (out / "config.json").is_file():
                 return out
@@ -103,7 +105,8 @@ def model_from_gguf(source: str, out_dir: Path | None = None) -> Path:
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         model.generation_config.pad_token_id = tokenizer.pad_token_id
-        model.save_pretrained(str(out))
-        tokenizer.save_pretrained(str(out))
-        stamp_file.write_text(json.dumps(_stamp(gguf)) + "\n", encoding="utf-8")
+        with atomic_folder(out, error=TrainingError, also=(".convert.lock",)) as folder:
+            model.save_pretrained(str(folder))
+            tokenizer.save_pretrained(str(folder))
+            (folder / stamp_file.name).write_text(json.dumps(_stamp(gguf)) + "\n", encoding="utf-8")
     return out

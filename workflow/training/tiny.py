@@ -10,6 +10,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from workflow.data.atomic import atomic_folder
+from workflow.errors import TrainingError
+
 __all__ = ["CHAT_TEMPLATE", "build_tiny_model"]
 
 # Wider than the usual 0.02 so the frozen (tied) output layer can express confident predictions:
@@ -57,17 +60,28 @@ def _corpus(seed: int) -> list[str]:
 def build_tiny_model(out_dir: Path, *, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
     """Write a tokenizer and a randomly initialised Qwen2 model into `out_dir`; return it.
 
-    Deterministic for a given seed. Raises MissingExtra when the training extra is absent.
+    Deterministic for a given seed. The folder appears whole or not at all; an existing one is
+    replaced only when it holds an earlier tiny model (nothing but the same file names).
+
+    Raises:
+        MissingExtra: the training extra is absent.
+        TrainingError: `out_dir` cannot be written, or is a folder of other files.
     """
     from workflow.training.deps import require_training_stack
 
     require_training_stack()
+    out_dir = Path(out_dir)
+    # Built in a temp folder beside `out_dir` and renamed into place: a failure or Ctrl-C never
+    # leaves a folder without model.safetensors that looks like a model.
+    with atomic_folder(out_dir, error=TrainingError) as folder:
+        _build(folder, hidden=hidden, layers=layers, seed=seed)
+    return out_dir
+
+
+def _build(out_dir: Path, *, hidden: int, layers: int, seed: int) -> None:
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -96,4 +110,3 @@ def build_tiny_model(out_dir: Path, *, hidden: int = 64, layers: int = 2, seed: 
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir)
-    return out_dir
