@@ -136,7 +136,12 @@ def _decision(engine: Engine, state: State, reply: State) -> Outcome:
         value = reply.get(key)
         if not isinstance(value, str) or not value.strip():
             raise CommandRefused(f"decision {decision_id}: {key} is required")
+        if not re.search(r"\w", value):
+            raise CommandRefused(f"decision {decision_id}: {key} '{value.strip()}' says nothing; write it in words")
         texts[key] = value.strip()
+    if len(texts["rationale"].split()) < 3:
+        raise CommandRefused(f"decision {decision_id}: the rationale needs a reason in a few words "
+                             f"(why {texts['choice']!r}), not '{texts['rationale']}'")
     ref = reply.get("knowledge_ref")
     entry = {"id": decision_id, "step": step.id, **texts,
              "knowledge_ref": str(ref).strip() if ref else knowledge_ref(state.get("knowledge") or []),

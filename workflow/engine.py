@@ -23,6 +23,7 @@ from workflow.pack_model import MenuItem, Pack, Step
 from workflow.review import (
     acknowledgement_decisions,
     draft_digest,
+    missing_headings,
     pushback_hits,
     review_message,
     stale_lines,
@@ -423,8 +424,13 @@ class Engine(ToolCommands):
             except ExpressionError:
                 wanted = False
             if wanted:
+                drafted = draft.documents.get(path)
                 draft.documents[path] = content
                 draft.errors = [e for e in draft.errors if not e.startswith(f"{path}: ")]
+                lacking = missing_headings(drafted, content) if drafted else []
+                if lacking:  # a throwaway text ("x") does not stand in for the step's document
+                    draft.errors.append(f"{path}: the saved document lacks the template's sections "
+                                        f"{', '.join(repr(h) for h in lacking)}; save it again with them")
 
     # ---- complete ------------------------------------------------------------------------------
     def complete(self, state: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,22 @@ def review_message(step_info: dict[str, Any], draft: Mapping[str, Any], verdicts
             "errors": list(draft.get("errors") or []),
             "checks": [dict(v, acknowledged=acknowledged.get(v["id"])) for v in ordered(verdicts)
                        if v.get("tripped") or v.get("error")]}
+
+
+def _headings(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        match = re.match(r"^(#{1,2})\s+(.+?)\s*#*\s*$", line)
+        if match:
+            out.append(re.sub(r"^[\d.)\s]+", "", match.group(2)).strip().lower())
+    return [h for h in out if h]
+
+
+def missing_headings(template_draft: str, saved: str) -> list[str]:
+    """The template's top-level headings (# and ##) that a document saved in its place lacks; a
+    saved heading counts when it contains the template's text ("Scope" in "Scope by the team")."""
+    have = _headings(saved)
+    return [h for h in _headings(template_draft) if not any(h in mine for mine in have)]
 
 
 def draft_digest(draft: Mapping[str, Any]) -> str:

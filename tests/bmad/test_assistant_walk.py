@@ -34,9 +34,6 @@ class FollowingAssistant:
         first = session.send({"command": "choose", "key": "C"})  # trying to move on before doing the work
         self.refusals.append(list(first["result"]["missing"]))
         text = step.guidance()
-        for path in dict.fromkeys(_DOCUMENT.findall(text)):
-            session.send({"command": "document", "path": path,
-                          "content": f"# {step.title}\n\nWritten by the assistant for step {step.id}.\n"})
         for decision in dict.fromkeys(_DECISION.findall(text)):
             session.send({"command": "decision", "id": decision, "title": f"{decision} as discussed",
                           "choice": "hybrid" if decision == "ARCH-001" else "agreed",
@@ -51,6 +48,13 @@ class FollowingAssistant:
         confirmations.update({name: True for item in self.refusals[-1] for name in _CONFIRM.findall(item)})
         if confirmations:
             session.send({"command": "answers", "values": confirmations})
+        # The document: the engine's draft (as current_step's drafts.texts shows it) with the
+        # assistant's own text added; a throwaway text without the template's sections is refused.
+        drafted = (session.visit_state().get("draft") or {}).get("documents") or {}
+        for path in dict.fromkeys(_DOCUMENT.findall(text)):
+            base = drafted.get(path, f"# {step.title}\n")
+            session.send({"command": "document", "path": path,
+                          "content": f"{base.rstrip()}\n\nWritten by the assistant for step {step.id}.\n"})
         return session.send({"command": "choose", "key": "C"})
 
 
@@ -78,7 +82,7 @@ def test_an_assistant_following_the_step_text_completes_every_step_and_only_then
     assert sidecar["workflow_status"] == "complete" and sidecar["steps"]["3"] == "complete"
     assert sidecar["stories"]["step_2_stories"][0]["title"] == "Retrieval skeleton"
     review = (out / "m" / "phase-6-integration" / "integration-review.md").read_text(encoding="utf-8")
-    assert review == "# Integration Review\n\nWritten by the assistant for step 4.\n", "the assistant's document"
+    assert review.endswith("\n\nWritten by the assistant for step 4.\n"), "the assistant's document"
 
 
 def test_the_assistant_gets_the_step_instructions_with_the_rules_in_their_own_section() -> None:
@@ -120,7 +124,8 @@ class FollowingModel(FakeChatModel):
 def test_in_llm_mode_the_model_fills_the_step_and_the_engine_still_owns_continue(out: Path) -> None:
     for name, lazy in (("lazy", True), ("diligent", False)):
         create_project(out, name, user="tester", pack_ref=str(AI_BODY))
-        code, text, _ = run_llm(out, name, FollowingModel(lazy=lazy), "\n" * 30 + "y\nC\n")
+        # /template keeps the engine's draft: this fake model's prose has none of the template's sections
+        code, text, _ = run_llm(out, name, FollowingModel(lazy=lazy), "\n" * 30 + "/template\nC\n")
         assert code == 0, text
         sidecar = read_sidecar(out / name)
         if lazy:

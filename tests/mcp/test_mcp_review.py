@@ -62,3 +62,25 @@ async def test_a_confirm_check_passes_only_with_a_reason_sent_with_choose(client
     assert chosen["advanced"], chosen
     decisions = await ok(client, "progress", {"project": "big"})
     assert decisions["currentStep"] == "3"
+
+
+async def test_a_throwaway_document_or_decision_does_not_pass_the_gate(client: Client) -> None:
+    await ok(client, "create_project", {"name": "x", "user_name": "tester", "pack": str(CHECKED)})
+    await ok(client, "submit_answers", {"project": "x", "answers": {"use_case": "bot"}})
+    await ok(client, "save_document", {"project": "x", "path": "phase-0-scoping/scope.md", "content": "x"})
+    chosen = await ok(client, "choose", {"project": "x", "option": "C"})
+    assert not chosen["advanced"]
+    assert "problem: phase-0-scoping/scope.md: the saved document lacks the template's sections 'scope'; " \
+           "save it again with them" in chosen["missing"]
+    error = await refused(client, "record_decision", {"project": "x", "id": "ARCH-001", "title": "Architecture",
+                                                      "choice": ".", "rationale": "because the user said so"})
+    assert "choice '.' says nothing" in error
+    error = await refused(client, "record_decision", {"project": "x", "id": "ARCH-001", "title": "Architecture",
+                                                      "choice": "hybrid", "rationale": "ok"})
+    assert "the rationale needs a reason in a few words" in error
+    view = await ok(client, "current_step", {"project": "x"})
+    assert view["drafts"]["texts"]["phase-0-scoping/scope.md"] == "x\n", "the text C would commit"
+    await ok(client, "save_document", {"project": "x", "path": "phase-0-scoping/scope.md",
+                                       "content": "# Scope agreed with the user\n\nA support bot, hybrid.\n"})
+    final = await ok(client, "choose", {"project": "x", "option": "C"})
+    assert final["advanced"], final
