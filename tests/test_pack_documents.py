@@ -332,6 +332,7 @@ def test_the_integration_review_names_risk_owners_and_orders_the_plan_by_milesto
             assert owners or "No risks were recorded" in risks
         plan = dict(sections(review))["6. Implementation plan"]
         assert plan.index("Milestone 1: Foundations") < plan.index("ARCH-S01")
+        assert "Spec: `phase-0-scoping/tech-stack-decision.md`. Implements BUILD-001, ARCH-001, TECH-001." in plan
         total = sum(len(s) for s in project.sidecar["stories"].values())
         assert len(re.findall(r"^\d+\. \*\*[A-Z]+-S\d\d:", plan, re.M)) == total
 
