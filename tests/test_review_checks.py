@@ -231,3 +231,10 @@ def test_status_lists_stale_documents_until_the_step_is_redrafted(
                              "(step 1) changed"]
     code, printed, _ = run_cairn(["--output", str(out), "status", checked], capsys, monkeypatch)
     assert "stale: step 2 (Training)" in printed
+
+
+def test_a_computed_default_is_offered_from_earlier_answers(out: Path, checked: str) -> None:
+    code, lines = chat(out, checked, STEP_1 + "C\n\n\nC\n\nC\n")
+    assert code == 0
+    assert "Top k? [default: 4]" in lines, "default_from: 40,000 requests a month // 10,000"
+    assert read_sidecar(out / checked)["answers"]["3"]["top_k"] == 4

@@ -12,7 +12,7 @@ from workflow.checks import is_confirm_item, run_checks, unacknowledged
 from workflow.config import Config
 from workflow.contributions import brief
 from workflow.drafts import Draft, draft_step, variables
-from workflow.expressions import ExpressionError, evaluate
+from workflow.expressions import ExpressionError, evaluate, value_of
 from workflow.facts import facts
 from workflow.fileio import safe_to_read
 from workflow.forms import FieldValueError, active, answer_value
@@ -159,10 +159,11 @@ class Engine(ToolCommands):
                 if text:
                     messages.append({"kind": "guidance", "heading": spec.section, "text": text})
             prefill = state.get("prefill") or {}
+            default = self.with_defaults(step, answers).get(name) if spec.default_from else spec.default
             return {
                 "kind": "question", "step": self.step_info(step), "field": name, "type": spec.type,
                 "ask": spec.ask or name.replace("_", " ").capitalize() + "?", "help": spec.help,
-                "choices": spec.choices, "default": prefill.get(name, spec.default),
+                "choices": spec.choices, "default": prefill.get(name, default),
                 "required": spec.required, "error": state.get("field_error"), "messages": messages,
                 "skippable": self._skippable(step, env), "visit": state.get("visit", 1),
                 "result": state.get("result"),
@@ -289,12 +290,26 @@ class Engine(ToolCommands):
 
     def with_defaults(self, step: Step, answers: dict[str, Any]) -> dict[str, Any]:
         """Answers plus the defaults of active fields that were never asked (MCP clients may
-        submit only what they change)."""
+        submit only what they change); a `default_from` field takes its computed value."""
         out = dict(answers)
         env = self.env(step.id, out)
+        computed = []
         for name, spec in step.meta.form.items():
-            if name not in out and spec.default is not None and active(spec, env):
-                out[name] = spec.default
+            if name not in out and active(spec, env):
+                if spec.default is not None:
+                    out[name] = spec.default
+                if spec.default_from:
+                    computed.append(name)
+        if computed:
+            env = self.env(step.id, out)
+            env.update(facts(env))
+            for name in computed:
+                try:
+                    value = value_of(step.meta.form[name].default_from or "", env)
+                except ExpressionError:
+                    value = None
+                if value is not None:
+                    out[name] = value
         return out
 
     def missing(self, state: dict[str, Any]) -> list[str]:

@@ -266,6 +266,21 @@ def evaluate(expression: str, variables: Mapping[str, Any]) -> bool:
     return bool(result)
 
 
+def value_of(expression: str, variables: Mapping[str, Any]) -> Any:
+    """Evaluate an expression to its value (None when it reads something undefined), in the same
+    sandbox and budget as `evaluate`. Raises ExpressionError."""
+    def run() -> Any:
+        try:
+            return _compiled(expression)(**variables)
+        except ExpressionError:
+            raise
+        except _FAILURES as exc:
+            raise ExpressionError(f"cannot evaluate {expression!r}: {_describe(exc)}") from None
+
+    result = _run(repr(expression), run)
+    return None if isinstance(result, Undefined) else result
+
+
 def render_string(text: str, variables: Mapping[str, Any]) -> str:
     """Render a short inline template (decision choices, story titles)."""
     def run() -> str:
@@ -352,4 +367,4 @@ def _describe(exc: BaseException) -> str:
 
 
 __all__ = ["ExpressionError", "check_expression", "check_template_source",
-           "evaluate", "render_string", "render_template"]
+           "evaluate", "render_string", "value_of", "render_template"]

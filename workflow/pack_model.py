@@ -26,6 +26,9 @@ class FormField(_Strict):
     ask: str | None = None
     help: str | None = None
     default: Any = None
+    # An expression over the project's answers and measured facts whose value, when defined, is
+    # offered instead of `default` (e.g. the generation length from the data's reply lengths).
+    default_from: str | None = None
     required: bool = True
     choices: list[str] | None = None
     min: float | None = None

@@ -305,6 +305,7 @@ def _check_step(step: Step, personas: dict[str, Persona], templates_dir: Path,
     expressions += [(f"checks[{i}].when", c.when) for i, c in enumerate(meta.checks)]
     expressions.append(("project_checks", meta.project_checks))
     expressions += [(f"form.{name}.when", f.when) for name, f in meta.form.items()]
+    expressions += [(f"form.{name}.default_from", f.default_from) for name, f in meta.form.items()]
     if meta.revise:
         expressions.append(("revise.when", meta.revise.when))
     if meta.stories:

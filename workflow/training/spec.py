@@ -301,11 +301,12 @@ def _number(value: Any) -> Any:
 
 _ADAPTER_KEYS = {"lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout", "target_modules": "target_modules"}
 _HYPER_KEYS = ("learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accum", "warmup_ratio",
-               "weight_decay", "max_length", "packing", "dpo_beta")
+               "weight_decay", "max_length", "packing", "dpo_beta", "dpo_learning_rate")
 _DATA_KEYS = {"dataset_format": "format", "train_file": "train_file", "eval_file": "eval_file",
               "test_file": "test_file", "preference_file": "preference_file", "val_fraction": "val_fraction",
               "test_fraction": "test_fraction"}
-_EVAL_KEYS = ("eval_steps", "save_steps", "early_stopping_patience", "max_new_tokens", "report_to")
+_EVAL_KEYS = ("eval_steps", "save_steps", "early_stopping_patience", "early_stopping_threshold", "max_new_tokens",
+              "report_to")
 _TOP_KEYS = ("base_model", "base_model_why", "license", "method", "seed", "precision")
 
 
