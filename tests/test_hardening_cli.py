@@ -1,6 +1,7 @@
 """No traceback from the project and pack commands on any input: a bounded property-based fuzz of
-`cairn validate`, `new`, `status`, `decisions` and `export` with hostile names and paths (long,
-binary, separators, YAML syntax), against a real output folder. Each run ends with exit 0, 1 or 2
+`cairn validate`, `new`, `status`, `decisions`, `export` and `knowledge ingest` with hostile names
+and paths (long, binary, separators, YAML syntax) and hostile folders to ingest (any bytes, any
+file names, links, pipes), against a real output folder. Each run ends with exit 0, 1 or 2
 (typer's usage error) and a message, never an uncaught exception."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from tests.cli_runner import run_cairn
 from tests.conftest import MINI
+from tests.knowledge.helpers import BASE
 
 # Names and paths a user or a script might pass by mistake or on purpose.
 HOSTILE = st.one_of(
@@ -89,6 +92,68 @@ def test_export_never_tracebacks_on_any_output_path(target: str, output: Path, c
     where = os.path.normpath(os.path.join(os.getcwd(), target.replace("\\", "/")))
     assume(Path(where).is_relative_to(output.parent) and "~" not in target)
     run(["--output", str(output), "export", "exp", "--out", target], capsys, monkeypatch)
+
+
+@FUZZ
+@given(path=HOSTILE)
+def test_knowledge_ingest_never_tracebacks_on_any_folder_path(path: str, output: Path,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    path = path.replace("\x00", "")
+    assume(not os.path.isabs(path) or path.startswith("/dev"))  # never ingest the machine's own folders
+    code, err = run(["--output", str(output), "knowledge", "ingest", path, "--knowledge-dir", str(BASE)],
+                    capsys, monkeypatch)
+    if code == 1:
+        assert err.strip(), "a refusal says why"
+
+
+NOTE_NAME = st.tuples(
+    st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"),
+                      min_size=1, max_size=30),
+              st.sampled_from([os.fsdecode(b"caf\xe9"), "line\nbreak", "tab\there", "\u202eevil", "-", "x" * 200])),
+    st.sampled_from([".md", ".txt", ".rst", ".markdown", ".MD", ".csv", ""]),
+).map("".join).filter(lambda name: name not in (".", "..") and len(name.encode("utf-8", "surrogateescape")) < 250)
+NOTE_BYTES = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200).map(lambda text: text.encode("utf-8")),
+    st.text(max_size=80).map(lambda text: text.encode("utf-16")),
+    st.sampled_from([b"", b"\xff\xfe", b"# " + b"#" * 300 + b"\n" + b"word " * 700, b"\n" * 500]),
+)
+ENTRY = st.tuples(NOTE_NAME, st.sampled_from(["file", "file", "file", "link-out", "link-in", "fifo", "folder"]),
+                  NOTE_BYTES)
+
+
+@FUZZ
+@given(entries=st.lists(ENTRY, max_size=6))
+def test_knowledge_ingest_never_tracebacks_on_any_folder_content(entries: list[tuple[str, str, bytes]],
+                                                                output: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from workflow.knowledge.ingest import ingested_dir, load_ingested
+
+    notes = Path(tempfile.mkdtemp(prefix="notes-", dir=output.parent))
+    (output.parent / "secret.md").write_text("outside the folder", encoding="utf-8")
+    for name, kind, data in entries:
+        target = notes / name
+        if target.exists() or target.is_symlink():
+            continue
+        if kind == "link-out":
+            target.symlink_to(output.parent / "secret.md")
+        elif kind == "link-in":
+            target.symlink_to(notes)
+        elif kind == "fifo":
+            os.mkfifo(target)
+        elif kind == "folder":
+            (target / "inner").mkdir(parents=True)
+            (target / "inner" / "note.md").write_bytes(data)
+        else:
+            target.write_bytes(data)
+    code, err = run(["--output", str(output), "knowledge", "ingest", str(notes), "--knowledge-dir", str(BASE)],
+                    capsys, monkeypatch)
+    lines = err.splitlines()
+    assert all(line.startswith(("skipped ", "error: ")) for line in lines), lines
+    assert code == 0 or lines[-1].startswith("error: ")
+    docs = load_ingested(ingested_dir(output))
+    assert "outside the folder" not in " ".join(doc.content["text"] for doc in docs)
 
 
 @pytest.mark.parametrize("payload", [

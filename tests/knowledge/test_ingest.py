@@ -54,7 +54,7 @@ def test_a_file_that_is_not_utf8_is_skipped_and_reported(tmp_path: Path) -> None
     (tmp_path / "team" / "bad.txt").write_bytes(b"\xff\xfe\x00binary")
     report = ingest_folder(tmp_path / "team", tmp_path / "store")
     assert report.chunks == 1
-    assert [Path(path).name for path in report.skipped] == ["bad.txt"]
+    assert [(Path(path).name, why.split(" (")[0]) for path, why in report.skipped] == [("bad.txt", "a binary file")]
 
 
 def test_a_folder_without_notes_is_an_error_naming_the_fix(tmp_path: Path) -> None:

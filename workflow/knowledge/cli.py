@@ -157,17 +157,28 @@ def ingest(
     folder: Annotated[Path, typer.Argument(help="Folder of .md, .markdown, .txt or .rst files.")],
     knowledge_dir: KnowledgeDir = None,
 ) -> None:
-    """Add a team's own notes to the index as searchable chunks (re-running replaces them)."""
+    """Add a team's own notes to the index as searchable chunks (re-running replaces them).
+
+    Files that cannot be used (binary, not UTF-8, over 5 MB, unreadable, links out of the folder)
+    are skipped with one line each on stderr; the exit code is 1 only when nothing could be read."""
     from workflow.context import current_settings
-    from workflow.knowledge.ingest import ingest_folder, ingested_dir
+    from workflow.knowledge.ingest import NothingToIngest, ingest_folder, ingested_dir
 
     store = ingested_dir(current_settings().output_dir)
-    with _status(f"Chunking {folder}"):
-        report = ingest_folder(folder, store)
-    for skipped in report.skipped:
-        print(f"skipped {skipped}: not UTF-8 text", file=sys.stderr)
+    try:
+        with _status(f"Chunking {folder}"):
+            report = ingest_folder(folder, store)
+    except NothingToIngest as exc:
+        _print_skipped(exc.skipped)
+        raise
+    _print_skipped(report.skipped)
     if report.removed:
         print(f"{folder} holds no notes any more: removed its {report.removed} earlier chunks from {report.store}")
     figures = _tools(knowledge_dir).index
     print(f"Ingested {report.chunks} chunks from {report.files} files into {report.store}")
     print(f"The index now holds {len(figures.docs)} documents.")
+
+
+def _print_skipped(skipped: list[tuple[str, str]]) -> None:
+    for where, why in skipped:
+        print(f"skipped {where}: {why}", file=sys.stderr)
