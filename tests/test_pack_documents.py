@@ -344,3 +344,43 @@ def test_the_odd_projects_revise_writes_a_revision_request_and_the_return_visit_
     assert "# Revision request: back to step 9" in request and "7-day window" in request
     assert odd.sidecar["workflow_status"] == "complete" and odd.sidecar["visits"]["9"] == 2
     assert "7-day correction window" in odd.doc("phase-5-operations/operations-spec.md")
+
+
+# -- the pushback behind those documents: one wrong answer in an example file, and the step refuses --
+
+PUSHBACK = [
+    ("fine-tuning", "2a", {"baseline_status": "not-measured"}, "confirm TUNING-WITHOUT-BASELINE"),
+    ("odd-classification", "3b", {"split_strategy": "random"}, "confirm DRIFT-RANDOM-SPLIT"),
+    ("odd-classification", "5", {"base_model_candidates": ["meta-llama/Llama-3.2-3B-Instruct"]},
+     "confirm FEW-BASE-CANDIDATES"),
+    ("hybrid", "5", {"preference_pairs": 0}, "check DPO-WITHOUT-PAIRS"),
+    ("fine-tuning", "8", {"generation_metrics": ["exact-match"]}, "confirm CLASSIFICATION-WITHOUT-PER-CLASS"),
+    ("fine-tuning", "9", {"drift_checks": ["input-topic-mix", "retrieval-score"]},
+     "check RETRIEVAL-SIGNALS-WITHOUT-RETRIEVAL"),
+]
+
+
+@pytest.mark.parametrize(("name", "step_id", "change", "expected"), PUSHBACK,
+                         ids=[p[3].split()[1] for p in PUSHBACK])
+def test_one_wrong_answer_makes_its_step_refuse_continue_with_the_named_check(
+        name: str, step_id: str, change: dict[str, Any], expected: str, out: Path,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import yaml
+
+    from workflow.errors import AnswersRefused
+
+    monkeypatch.chdir(REPO)
+    answers = yaml.safe_load((EXAMPLES / f"answers-{name}.yaml").read_text(encoding="utf-8"))
+    entry = answers[step_id]
+    (entry[0] if isinstance(entry, list) else entry).update(change)
+    custom = tmp_path / "answers.yaml"
+    custom.write_text(yaml.safe_dump(answers, allow_unicode=True), encoding="utf-8")
+    create_project(out, "p", user="facilitator")
+    console, _ = quiet_console()
+    session = open_session(out, "p")
+    try:
+        with pytest.raises(AnswersRefused) as refused:
+            run_chat(session, console, StreamReader(io.StringIO(""), console), AnswerPlan.from_file(custom, yes=True))
+    finally:
+        session.close()
+    assert f"step {step_id} (" in str(refused.value) and f"  - {expected}:" in str(refused.value)
