@@ -167,8 +167,9 @@ def serve_stdio(server: MCPServer) -> None:
 
 
 def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> None:
-    """Serve streamable HTTP at http://HOST:PORT/mcp, requiring `token` when given."""
-    import uvicorn
+    """Serve streamable HTTP at http://HOST:PORT/mcp, requiring `token` when given, under the
+    request size and time limits of `workflow.knowledge.limits`."""
+    from workflow.knowledge.limits import http_server
 
     if token is not None and not token.strip():
         # An empty --token (or an empty environment variable) would otherwise serve without auth.
@@ -177,5 +178,4 @@ def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> No
     app: Any = server.streamable_http_app(host=host)
     if token:
         app = require_bearer(app, token)
-    # uvicorn's startup lines ("Uvicorn running on ...") go to stderr; per-request lines are off.
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    http_server(app, host, port).run()
