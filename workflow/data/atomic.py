@@ -34,13 +34,14 @@ def atomic_files(paths: list[Path]) -> Iterator[list[BinaryIO]]:
     """
     handles: list[BinaryIO] = []
     temps: list[str] = []
+    created: list[Path] = []
     for path in paths:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            created += _make_parents(path)
             remove_stale_temps(path)
             fd, temp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
         except OSError as exc:
-            _discard(handles, temps)
+            _discard(handles, temps, created)
             raise DataError(f"cannot write {_shown(path)}: {exc.strerror or exc}") from None
         temps.append(temp)
         # mkstemp makes the file private (0600); outputs get the usual permissions instead.
@@ -56,10 +57,10 @@ def atomic_files(paths: list[Path]) -> Iterator[list[BinaryIO]]:
             for temp, path in zip(temps, paths, strict=True):
                 os.replace(temp, path)
     except OSError as exc:
-        _discard(handles, temps)
+        _discard(handles, temps, created)
         raise DataError(f"cannot write {_shown(Path(exc.filename or paths[0]))}: {exc.strerror or exc}") from None
     except BaseException:
-        _discard(handles, temps)
+        _discard(handles, temps, created)
         raise
 
 
@@ -81,8 +82,9 @@ def atomic_folder(path: Path, *, error: type[CairnError] = DataError, also: tupl
         `error`: the folder cannot be created or written, or `path` holds other files.
     """
     path = Path(path)
+    created: list[Path] = []
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        created = _make_parents(path)
         remove_stale_temps(path)
         temp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
         os.chmod(temp, 0o777 & ~_umask())
@@ -93,9 +95,11 @@ def atomic_folder(path: Path, *, error: type[CairnError] = DataError, also: tupl
         _replace_folder(temp, path, error, also)
     except OSError as exc:
         shutil.rmtree(temp, ignore_errors=True)
+        _remove_folders(created)
         raise error(f"cannot write {_shown(Path(exc.filename or path))}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
+        _remove_folders(created)
         raise
 
 
@@ -197,13 +201,32 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _discard(handles: list[BinaryIO], temps: list[str]) -> None:
+def _discard(handles: list[BinaryIO], temps: list[str], created: list[Path]) -> None:
     for handle in handles:
         with contextlib.suppress(OSError):
             handle.close()
     for temp in temps:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+    _remove_folders(created)
+
+
+def _make_parents(path: Path) -> list[Path]:
+    """Create the missing folders above `path`; return them, deepest first, for `_remove_folders`."""
+    missing = []
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_folders(created: list[Path]) -> None:
+    """Remove the folders a failed write created (only those still empty)."""
+    for folder in created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def write_text(path: Path, text: str) -> None:
