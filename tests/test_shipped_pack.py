@@ -203,3 +203,26 @@ def test_revise_to_3a_redrafts_the_training_spec_that_read_the_old_volume(
     spec = (out / "revise" / "phase-2-training" / "training-spec.md").read_text(encoding="utf-8")
     assert "3000 planned (step 3a)" in spec and "800 planned" not in spec
     assert sidecar["drafted_from"]["5"]["training_examples"] == review.digest(3000)
+
+
+def test_the_generation_length_is_offered_from_the_training_files_reply_lengths(
+        out: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import json
+
+    from workflow.facts import dataset_facts
+
+    train = tmp_path / "long-replies.jsonl"
+    reply = "Thanks for reaching out. " * 40  # about 250 tokens, far over the old fixed 64
+    train.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": f"Ticket {i}: where is my parcel?"},
+        {"role": "assistant", "content": f"{reply}Case {i}."}]}) + "\n" for i in range(600)), encoding="utf-8")
+    answers = yaml.safe_load((EXAMPLES / "answers-fine-tuning.yaml").read_text(encoding="utf-8"))
+    answers["5"]["train_file"] = str(train)
+    custom = tmp_path / "answers.yaml"
+    custom.write_text(yaml.safe_dump(answers), encoding="utf-8")
+    sidecar = run_example(out, "long", custom, monkeypatch)
+    p95 = dataset_facts(train)["reply_tokens_p95"]
+    assert p95 > 200
+    spec = yaml.safe_load((out / "long" / "phase-2-training" / "training-spec.yaml").read_text(encoding="utf-8"))
+    assert spec["evaluation"]["max_new_tokens"] == p95 + 16
+    assert "ACK-GENERATION-LENGTH" not in {d["id"] for d in sidecar["decisions"]}, "the offered value passes"
