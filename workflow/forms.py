@@ -12,8 +12,8 @@ import yaml
 from workflow.expressions import evaluate
 from workflow.pack_model import FormField
 
-_TRUE = {"y", "yes", "true", "1", "on"}
-_FALSE = {"n", "no", "false", "0", "off"}
+_TRUE = {"y", "yes", "true", "1", "on", "はい", "はい。"}
+_FALSE = {"n", "no", "false", "0", "off", "いいえ", "いいえ。"}
 
 
 class FieldValueError(ValueError):

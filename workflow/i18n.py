@@ -111,6 +111,24 @@ _CATALOG: dict[str, dict[str, str]] = {
         "no_checks_tripped": "すべてのチェックに合格しました。",
         "confirm_heading": "続行には確認が必要です:",
         "confirm_prompt": "それでも続行する理由 (Enter でメニューに戻る)> ",
+        "stale_step": "このステップの文書は、次の回答が変わる前に作成されました: {fields}。"
+                      "続行の前に作り直した文書を確認してください。",
+        "stale_documents": "その後に変わった回答をもとに作成された文書があります: {items}。",
+        "stale_fix": "それぞれのステップを開き直して (cairn chat PROJECT --goto STEP) 文書を作り直してください。",
+        "list_hint": "(1 行に 1 項目、空行で終了)",
+        "not_acknowledged": "チェック {id} は確認されていません。ステップは開いたままです。",
+        "skip_unavailable_when": "ステップ {id} をスキップできるのは `{when}` のときだけです。今はそうではありません。",
+        "skip_unavailable": "ステップ {id} はスキップできません。計画に必要なステップです。",
+        "acknowledged": "確認済み: {reason}",
+        "backed_by": "ナレッジ: {title} ({id})",
+        "view_again": "D で下書きをもう一度表示します。",
+        "lines": "{n} 行",
+        "answer_rejected": "ステップ {id} ({title}): 回答ファイルの {field} の値は受け付けられませんでした: {error}。"
+                           "回答ファイルか --set で直して、もう一度実行してください",
+        "continue_refused": "ステップ {id} ({title}): 続行できませんでした。回答ファイルで次を直す"
+                            "(confirm チェックは `acknowledge:` で確認する)と、もう一度実行できます:\n{items}",
+        "menu_rejected": "ステップ {id} ({title}): 回答ファイルのメニューキー '{pressed}' は"
+                         "受け付けられませんでした: {error}",
     },
 }
 
