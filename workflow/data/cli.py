@@ -223,33 +223,93 @@ def split(
     train: Annotated[float, typer.Option("--train", help="Share for train (percent).")] = 80,
     val: Annotated[float, typer.Option("--val", help="Share for validation (percent).")] = 10,
     test: Annotated[float, typer.Option("--test", help="Share for test (percent).")] = 10,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same split.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same split (a time split needs none).")] = 0,
     stratify: Annotated[str | None, typer.Option("--stratify", help="Keep this field's class shares "
                                                  "in every split (dotted path).")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", metavar="FIELD",
+        help="Split by time on this timestamp field (dotted path, e.g. metadata.created_at) instead of by "
+             "shares: examples before --before train, the rest test (or val until --val-before, then test). "
+             "Values: ISO 8601 dates or datetimes (UTC unless they give an offset) or epoch seconds. A duplicate "
+             "group goes with its earliest member, so a later copy of a training example stays in train.")] = None,
+    before: Annotated[str | None, typer.Option(
+        "--before", metavar="DATE", help="With --by: the cut, an ISO 8601 date or datetime (2026-09-01, "
+        "2026-09-01T12:00:00Z); examples before it train.")] = None,
+    val_before: Annotated[str | None, typer.Option(
+        "--val-before", "--eval-before", metavar="DATE",
+        help="With --by: a second, later cut; examples from --before up to it go to val.")] = None,
+    missing: Annotated[str | None, typer.Option(
+        "--missing", metavar="train|test|drop",
+        help="With --by: where lines without a usable timestamp go (drop: in no split, listed in the report). "
+             "Without it such lines are reported and the split refused. A line in a dated duplicate group "
+             "goes with its group, unless drop.")] = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Near-duplicate Jaccard threshold.")] = 0.8,
     include_system: IncludeSystemOption = False,
     include_boilerplate: IncludeBoilerplateOption = False,
     fmt: FormatOption = "auto",
     as_json: JsonOption = False,
 ) -> None:
-    """Seeded train/val/test split; duplicate groups never straddle splits.
+    """Seeded train/val/test split, or a time split (--by FIELD --before DATE); duplicate groups never
+    straddle splits.
 
     Every near-duplicate pair at or above the threshold is found exactly and joined into a group,
     so no such pair straddles two splits, for any seed. System prompts and templated boilerplate
     are left out of the comparison. Keeps one shingle set per example in memory (4 bytes a word).
+    A time split puts each group in the split of its earliest member and prints the date range of
+    each split.
     """
     from workflow.data.progress import progress
     from workflow.data.render import split_text
     from workflow.data.split import split_file
+    from workflow.errors import ConfigError
 
-    with progress(f"splitting {file.name}", _size(file)) as advance:
-        result = split_file(file, out, train=train, val=val, test=test, seed=seed, stratify=stratify,
-                            threshold=threshold, fmt=fmt, include_system=include_system,
-                            include_boilerplate=include_boilerplate, advance=advance)
+    if by is None:
+        given = [name for name, value in (("--before", before), ("--val-before", val_before),
+                                          ("--missing", missing)) if value is not None]
+        if given:
+            raise ConfigError(f"{given[0]} applies to a time split: add --by FIELD (the timestamp field)")
+        with progress(f"splitting {file.name}", _size(file)) as advance:
+            result = split_file(file, out, train=train, val=val, test=test, seed=seed, stratify=stratify,
+                                threshold=threshold, fmt=fmt, include_system=include_system,
+                                include_boilerplate=include_boilerplate, advance=advance)
+        if as_json:
+            _emit(result)
+        else:
+            _lines(split_text(result))
+        return
+    if before is None:
+        raise ConfigError("--by needs --before DATE: the cut date (ISO 8601, e.g. 2026-09-01)")
+    if stratify is not None:
+        raise ConfigError("--stratify does not apply to a time split (--by): the dates decide the splits")
+    if (train, val, test) != (80, 10, 10):
+        raise ConfigError("--train, --val and --test do not apply to a time split (--by): the cut dates decide "
+                          "the sizes (--before, --val-before)")
+    _time_split(file, out, by=by, before=before, val_before=val_before, missing=missing, threshold=threshold,
+                fmt=fmt, include_system=include_system, include_boilerplate=include_boilerplate, as_json=as_json)
+
+
+def _time_split(file: Path, out: Path, *, as_json: bool, **options: Any) -> None:
+    from workflow.data.progress import progress
+    from workflow.data.timesplit import Undated, split_by_time, time_split_text
+
+    shown = 0
+
+    def on_undated(item: Undated) -> None:
+        nonlocal shown
+        shown += 1
+        if shown <= 20:
+            typer.echo(f"{file}:{item.line}: no usable {options['by']}: {item.text()}", err=True)
+
+    try:
+        with progress(f"splitting {file.name}", _size(file)) as advance:
+            result = split_by_time(file, out, on_undated=on_undated, advance=advance, **options)
+    finally:
+        if shown > 20:
+            typer.echo(f"... and {shown - 20:,} more lines without a usable {options['by']}", err=True)
     if as_json:
         _emit(result)
     else:
-        _lines(split_text(result))
+        _lines(time_split_text(result))
 
 
 @app.command()

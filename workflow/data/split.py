@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow.data.atomic import atomic_files
 from workflow.data.fields import label_of
@@ -22,7 +22,10 @@ from workflow.data.formats import text_format
 from workflow.data.jsonl import read_lines
 from workflow.errors import ConfigError, DataError
 
-__all__ = ["SPLITS", "assign", "fractions", "label_of", "split_file"]
+if TYPE_CHECKING:
+    from workflow.data.duplicates import FileDuplicates
+
+__all__ = ["SPLITS", "assign", "duplicate_groups", "fractions", "label_of", "split_file"]
 
 SPLITS = ("train", "val", "test")
 
@@ -58,6 +61,42 @@ def assign(sizes: list[int], shares: tuple[float, float, float], rng: Any) -> li
     return out
 
 
+def duplicate_groups(
+    path: Path,
+    fmt: str | None,
+    *,
+    threshold: float,
+    include_system: bool,
+    include_boilerplate: bool,
+    stratify: str | None = None,
+    jobs: int | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> tuple[FileDuplicates, list[int]]:
+    """The duplicates of a file and each example's group (its root, an example index): exact copies
+    and near-duplicate pairs at or above `threshold` joined transitively (union-find).
+
+    Raises:
+        ConfigError: the threshold is not in (0, 1].
+        DataError: the input cannot be read or has no examples.
+    """
+    from workflow.data.duplicates import Groups, file_duplicates
+
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"--threshold must be in (0, 1], got {threshold}")
+    found = file_duplicates(path, text_format(fmt, path), threshold=threshold, system=include_system,
+                            boilerplate=not include_boilerplate, stratify=stratify, connect_only=True, jobs=jobs,
+                            advance=advance)
+    if not len(found):
+        raise DataError(f"{path} has no examples")
+    groups = Groups(len(found))
+    for i, earlier in enumerate(found.first_copy):
+        if earlier >= 0:
+            groups.union(earlier, i)
+    for a, b, _ in found.near.pairs:
+        groups.union(found.distinct[a], found.distinct[b])
+    return found, [groups.find(i) for i in range(len(found))]
+
+
 def split_file(
     path: Path,
     out_dir: Path,
@@ -83,29 +122,15 @@ def split_file(
     """
     import numpy as np
 
-    from workflow.data.duplicates import Groups, file_duplicates
-
     shares = fractions(train, val, test)
-    if not 0 < threshold <= 1:
-        raise ConfigError(f"--threshold must be in (0, 1], got {threshold}")
     path, out_dir = Path(path), Path(out_dir)
-    text_fmt = text_format(fmt, path)
-    found = file_duplicates(path, text_fmt, threshold=threshold, system=include_system,
-                            boilerplate=not include_boilerplate, stratify=stratify, connect_only=True, jobs=jobs,
-                            advance=advance)
-    if not len(found):
-        raise DataError(f"{path} has no examples")
-    groups = Groups(len(found))
-    for i, earlier in enumerate(found.first_copy):
-        if earlier >= 0:
-            groups.union(earlier, i)
-    for a, b, _ in found.near.pairs:
-        groups.union(found.distinct[a], found.distinct[b])
+    found, roots = duplicate_groups(path, fmt, threshold=threshold, include_system=include_system,
+                                    include_boilerplate=include_boilerplate, stratify=stratify, jobs=jobs,
+                                    advance=advance)
     strata: dict[str, int] = {}
     stratum_of = [strata.setdefault(label, len(strata)) for label in found.labels]
     numbers = found.numbers
     invalid = found.invalid
-    roots = [groups.find(i) for i in range(len(numbers))]
     sizes: Counter[int] = Counter(roots)
     rng = np.random.default_rng(seed)
     split_of_group: dict[int, int] = {}
