@@ -147,7 +147,8 @@ def _check_data_lengths(spec: TrainingSpec, plan: DataPlan, base: str
 
 def _data_digests(spec: TrainingSpec) -> dict[str, str]:
     d = spec.datasets
-    files = {p for p in (d.train_file, d.eval_file, d.test_file, d.preference_file) if p is not None}
+    paths = (d.train_file, d.eval_file, d.test_file, d.preference_file, spec.evaluation.regression_set)
+    files = {p for p in paths if p is not None}
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files) if p.is_file()}
 
 
@@ -209,6 +210,11 @@ def _resolve(spec: TrainingSpec, *, target: _Target, plan: DataPlan, device: Dev
                  "sources": {s.stage: {"train": s.train.source, "eval": s.eval.source if s.eval else None}
                              for s in plan.stages},
                  "test": plan.test.source if plan.test else None, "sha256": _data_digests(spec)},
+        "regression_set": None if plan.regression is None else {
+            "file": plan.regression.source, "format": plan.test_format.value,
+            "examples": len(plan.regression.rows),
+            "scored": min(len(plan.regression.rows), spec.evaluation.max_test_examples),
+            "forgetting_budget_pct": spec.evaluation.forgetting_budget_pct},
         "stages": stages,
         "warnings": warnings,
         "provenance": provenance(target.spec_path.resolve().parent),
@@ -332,15 +338,17 @@ def _run(spec: TrainingSpec, target: _Target, request: TrainRequest, run: Run, r
         warnings += [warning] if warning else []
     summary = {"run_id": run.id, "run_dir": str(run.dir), "status": outcome.state.status,
                "report": str(run.report), **outcome.state.summary}
+    general = f", regression set: {outcome.forgetting.verdict}" if outcome.forgetting else ""
     text = (f"run {run.id} {outcome.state.status}: final train loss {summary.get('final_train_loss')}, "
             f"eval loss of the saved model {summary.get('saved_eval_loss')}, base vs tuned: "
-            f"{summary.get('verdict') or 'not run'}\nreport: {run.report}")
+            f"{summary.get('verdict') or 'not run'}{general}\nreport: {run.report}")
     warnings += outcome.warnings
     result = TrainResult(kind="run", text=text, data=summary, warnings=warnings)
-    if request.fail_on_regression and outcome.comparison is not None and outcome.comparison.failures:
+    failures = (outcome.comparison.failures if outcome.comparison else []) + (
+        outcome.forgetting.failures if outcome.forgetting else [])
+    if request.fail_on_regression and failures:
         result.exit_code = 1
-        result.error = f"the tuned model is {'; '.join(outcome.comparison.failures)} (--fail-on-regression); " \
-                       f"see {run.report}"
+        result.error = f"the tuned model is {'; '.join(failures)} (--fail-on-regression); see {run.report}"
     return result
 
 

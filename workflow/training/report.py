@@ -6,6 +6,7 @@ from typing import Any
 
 from workflow.fileio import atomic_write_text
 from workflow.training.comparison import Comparison
+from workflow.training.forgetting import Forgetting, forgetting_lines
 from workflow.training.runs import Run, RunState
 from workflow.training.spec import TrainingSpec
 
@@ -165,8 +166,10 @@ def _length_lines(resolved: dict[str, Any], max_length: int) -> list[str]:
 
 def write_report(run: Run, spec: TrainingSpec, state: RunState, *, stages: list[str], counts: dict[str, int],
                  comparison: Comparison | None, comparison_note: str | None, warnings: list[str],
-                 seconds: float, resolved: dict[str, Any]) -> str:
-    """Write report.md (spec summary, curves, base vs tuned, warnings, run time); return its text."""
+                 seconds: float, resolved: dict[str, Any], forgetting: Forgetting | None = None,
+                 forgetting_note: str | None = None) -> str:
+    """Write report.md (spec summary, curves, base vs tuned on the test split and on the regression
+    set, warnings, run time); return its text."""
     s = state.summary
     adapter = ("full fine-tune" if spec.adapter.kind == "none" else
                f"{spec.adapter.kind} r={spec.adapter.r} alpha={spec.adapter.alpha} "
@@ -202,6 +205,8 @@ def write_report(run: Run, spec: TrainingSpec, state: RunState, *, stages: list[
                      f"{_fmt(st.get('saved_eval_loss'))}{restored}{trained}")
     lines += ["", "![loss curves](loss.png)", "", "## Test results", ""]
     lines += _comparison_lines(comparison, comparison_note)
+    lines += ["", "## General skills (regression set)", ""]
+    lines += forgetting_lines(forgetting, forgetting_note)
     lines += ["", "## Warnings", ""]
     lines += [f"- {w}" for w in warnings] or ["None."]
     outputs = [p for p in ("adapter", "model", "merged", "sft-adapter") if (run.dir / p).exists()]

@@ -155,6 +155,10 @@ class EvaluationSpec(_Strict):
     max_new_tokens: int = Field(default=64, ge=1, le=4096, description="generation length for test answers")
     max_test_examples: int = Field(default=200, ge=1, description="cap on test examples generated per model")
     report_to: list[Tracker] = Field(default_factory=list, description="experiment trackers, when installed")
+    regression_set: Path | None = Field(default=None, description="general-skills JSONL (the test split's format) "
+                                        "scored base vs tuned after training, to measure forgetting")
+    forgetting_budget_pct: float = Field(default=5.0, ge=0.0, le=100.0, description="largest relative drop (%) "
+                                         "allowed on the regression set, per metric")
 
     @model_validator(mode="after")
     def _checkpoints_line_up_with_evals(self) -> EvaluationSpec:
@@ -251,14 +255,19 @@ def _validate(raw: Mapping[str, Any], source: str) -> TrainingSpec:
         raise TrainingError(_describe(exc, source)) from None
 
 
+_PATH_FIELDS = {"datasets": ("train_file", "eval_file", "test_file", "preference_file"),
+                "evaluation": ("regression_set",)}
+
+
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
-    data = raw.get("datasets")
-    if not isinstance(data, dict):
-        return
-    for key in ("train_file", "eval_file", "test_file", "preference_file"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip() and not Path(value).expanduser().is_absolute():
-            data[key] = str((base / Path(value)).resolve())
+    for section, keys in _PATH_FIELDS.items():
+        data = raw.get(section)
+        if not isinstance(data, dict):
+            continue
+        for key in keys:
+            value = data.get(key)
+            if isinstance(value, str) and value.strip() and not Path(value).expanduser().is_absolute():
+                data[key] = str((base / Path(value)).resolve())
 
 
 def load_spec(path: Path) -> TrainingSpec:
@@ -306,7 +315,7 @@ _DATA_KEYS = {"dataset_format": "format", "train_file": "train_file", "eval_file
               "test_file": "test_file", "preference_file": "preference_file", "val_fraction": "val_fraction",
               "test_fraction": "test_fraction"}
 _EVAL_KEYS = ("eval_steps", "save_steps", "early_stopping_patience", "early_stopping_threshold", "max_new_tokens",
-              "report_to")
+              "report_to", "forgetting_budget_pct")
 _TOP_KEYS = ("base_model", "base_model_why", "license", "method", "seed", "precision")
 
 
@@ -331,10 +340,28 @@ def spec_from_answers(answers: Mapping[str, Any]) -> TrainingSpec:
     raw["hyperparameters"] = pick(_HYPER_KEYS)
     raw["datasets"] = pick(_DATA_KEYS)
     raw["evaluation"] = pick(_EVAL_KEYS)
+    regression = _regression_file(answers.get("regression_set"))
+    if regression is not None:
+        raw["evaluation"]["regression_set"] = regression
     try:
         return TrainingSpec.model_validate(raw)
     except ValidationError as exc:
         raise TrainingError(_describe_answer(exc)) from None
+
+
+def _regression_file(value: Any) -> str | None:
+    """The step-5 `regression_set` answer as an absolute file path, or None when it names a benchmark.
+
+    The question accepts a JSONL file or a benchmark's name ("IFEval plus 100 support questions"):
+    only a file can be scored by `cairn train`, so a name stays in the documents only. Relative
+    paths are resolved against the current folder, as the form's path fields are.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    path = Path(value.strip()).expanduser()
+    if path.suffix.lower() != ".jsonl" and not path.is_file():
+        return None
+    return str(path.resolve())
 
 
 _FORM_NAME = {("adapter", v): k for k, v in _ADAPTER_KEYS.items()} | {("adapter", "kind"): "adapter"} | {

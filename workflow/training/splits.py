@@ -44,6 +44,7 @@ class DataPlan:
     test: Split | None
     test_format: DatasetFormat
     warnings: list[str] = field(default_factory=list)
+    regression: Split | None = None  # the general-skills set, read in test_format
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -51,6 +52,8 @@ class DataPlan:
             out[f"{stage.stage}_train"] = len(stage.train.rows)
             out[f"{stage.stage}_eval"] = len(stage.eval.rows) if stage.eval else 0
         out["test"] = len(self.test.rows) if self.test else 0
+        if self.regression is not None:
+            out["regression"] = len(self.regression.rows)
         return out
 
 
@@ -222,4 +225,18 @@ def plan_data(spec: TrainingSpec) -> DataPlan:
                             "early stopping will follow noise")
     if test is not None and len(test.rows) < SMALL_SPLIT:
         warnings.append(f"the test split has only {len(test.rows)} examples: the base-vs-tuned CI will be wide")
-    return DataPlan(stages=stages, test=test, test_format=test_format, warnings=warnings)
+    regression = _regression(spec.evaluation.regression_set, test_format)
+    if regression is not None and len(regression.rows) < SMALL_SPLIT:
+        warnings.append(f"the regression set has only {len(regression.rows)} examples: its drops will be noise")
+    return DataPlan(stages=stages, test=test, test_format=test_format, warnings=warnings, regression=regression)
+
+
+def _regression(path: Path | None, fmt: DatasetFormat) -> Split | None:
+    """The general-skills regression set, checked like the other files but in the test split's
+    format, since base and tuned are scored on it the same way."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise DataError(f"{path}: no such regression set (evaluation.regression_set); give a JSONL file of "
+                        "general-skills examples, or remove the field to skip the forgetting check")
+    return Split(rows=read_examples(path, fmt), source=str(path))

@@ -23,6 +23,7 @@ from workflow.training.chat_templates import has_generation_markers, training_te
 from workflow.training.comparison import Comparison, ModelScores, compare, score_model
 from workflow.training.configs import Device, build_lora_config, build_trl_config, peft_args
 from workflow.training.deps import require_4bit, require_trackers, require_training_stack
+from workflow.training.forgetting import Forgetting, measure_forgetting
 from workflow.training.libwarnings import caught_library_warnings
 from workflow.training.progress import make_progress_callback
 from workflow.training.report import (
@@ -62,6 +63,7 @@ class RunOutcome:
     state: RunState
     comparison: Comparison | None
     report: str
+    forgetting: Forgetting | None = None  # base vs tuned on the regression set, when the spec names one
     warnings: list[str] = field(default_factory=list)  # the report's warnings, also shown by the CLI
 
 
@@ -255,19 +257,32 @@ def _stage_outputs(spec: TrainingSpec, run: Run, plan: DataPlan) -> dict[str, Pa
 
 
 def _evaluate(spec: TrainingSpec, run: Run, plan: DataPlan, *, base_path: str, tokenizer: Any, device: Device,
-              precision: str) -> Comparison:
-    """Base, every stage's model and the trivial baselines on the test split."""
+              precision: str) -> tuple[Comparison | None, Forgetting | None]:
+    """Base, every stage's model and the trivial baselines on the test split; base and the final model
+    on the regression set. Each model is loaded once and scores both."""
     from workflow.training.baselines import trivial_answers
 
-    rows = plan.test.rows[: spec.evaluation.max_test_examples] if plan.test else []
+    cap = spec.evaluation.max_test_examples
+    rows = plan.test.rows[:cap] if plan.test else []
+    general = plan.regression.rows[:cap] if plan.regression else []
     target = "cuda" if device.kind == "cuda" else "cpu"
     kwargs = {"max_length": spec.hyperparameters.max_length, "max_new_tokens": spec.evaluation.max_new_tokens}
     outputs = _stage_outputs(spec, run, plan)
+    final = list(outputs)[-1]
+    stages: dict[str, ModelScores] = {}
+    general_scores: dict[str, ModelScores] = {}
+
+    def score(name: str, model: Any) -> None:
+        if rows:
+            stages[name] = score_model(model, tokenizer, rows, plan.test_format, **kwargs)
+        if general and name in ("base", final):
+            general_scores[name] = score_model(model, tokenizer, general, plan.test_format, **kwargs)
+
     base = load_model(base_path, spec, device, precision)
     if spec.adapter.kind != "qlora":
         base.to(target)
-    base_scores = score_model(base, tokenizer, rows, plan.test_format, **kwargs)
-    stages: dict[str, ModelScores] = {}
+    score("base", base)
+    base_scores = stages.pop("base", None)
     if spec.uses_peft:
         from peft import PeftModel
 
@@ -278,21 +293,28 @@ def _evaluate(spec: TrainingSpec, run: Run, plan: DataPlan, *, base_path: str, t
             else:
                 model.load_adapter(str(folder), adapter_name=name)
                 model.set_adapter(name)
-            stages[name] = score_model(model, tokenizer, rows, plan.test_format, **kwargs)
+            score(name, model)
         del model
     else:
         del base
         gc.collect()
         for name, folder in outputs.items():
             model = load_model(str(folder), spec, device, precision).to(target)
-            stages[name] = score_model(model, tokenizer, rows, plan.test_format, **kwargs)
+            score(name, model)
             del model
             gc.collect()
     gc.collect()
-    first = plan.stages[0] if plan.stages[0].format == plan.test_format else plan.stages[-1]
-    baselines = trivial_answers(first.train.rows, first.format, rows, plan.test_format)
-    return compare(base_scores, list(stages.values())[-1], rows, plan.test_format, baselines=baselines,
-                   stages=stages)
+    comparison = None
+    if base_scores is not None:
+        first = plan.stages[0] if plan.stages[0].format == plan.test_format else plan.stages[-1]
+        baselines = trivial_answers(first.train.rows, first.format, rows, plan.test_format)
+        comparison = compare(base_scores, stages[final], rows, plan.test_format, baselines=baselines, stages=stages)
+    forgetting = None
+    if plan.regression is not None and general_scores:
+        on_general = compare(general_scores["base"], general_scores[final], general, plan.test_format)
+        forgetting = measure_forgetting(on_general, source=plan.regression.source, total=len(plan.regression.rows),
+                                        budget_pct=spec.evaluation.forgetting_budget_pct)
+    return comparison, forgetting
 
 
 def _merge(spec: TrainingSpec, run: Run, *, base_path: str, tokenizer: Any, device: Device, precision: str) -> None:
@@ -350,14 +372,16 @@ def execute(spec: TrainingSpec, *, run: Run, plan: DataPlan, state: RunState, re
                    base_path=base_path)
         if not main:
             return RunOutcome(run=run, state=state, comparison=None, report="")
-        comparison, note = None, None
+        comparison, forgetting, note, general_note = None, None, None, None
         if not options.evaluate:
             note = "Skipped (--no-eval)."
-        elif plan.test is None or not plan.test.rows:
-            note = "No test split (test_file absent and test_fraction 0)."
+            general_note = note if plan.regression is not None else None
         else:
-            comparison = _evaluate(spec, run, plan, base_path=base_path, tokenizer=tokenizer, device=device,
-                                   precision=resolved["precision"])
+            if plan.test is None or not plan.test.rows:
+                note = "No test split (test_file absent and test_fraction 0)."
+            if note is None or plan.regression is not None:
+                comparison, forgetting = _evaluate(spec, run, plan, base_path=base_path, tokenizer=tokenizer,
+                                                   device=device, precision=resolved["precision"])
         warnings = list(resolved.get("warnings", []))
         if options.merge:
             if spec.uses_peft:
@@ -387,16 +411,25 @@ def execute(spec: TrainingSpec, *, run: Run, plan: DataPlan, state: RunState, re
     warnings += stage_warnings(state.summary.get("stages", {}))
     if comparison is not None:
         warnings += comparison_warnings(comparison)
+    if forgetting is not None:
+        warnings += [f"FORGETTING: the tuned model is {failure}" for failure in forgetting.failures]
+        if main:
+            run.metrics.append({"stage": "regression", **{f"{kind}_{r.name}": value for r in forgetting.rows
+                                                          for kind, value in (("base", r.base), ("tuned", r.tuned),
+                                                                              ("drop_pct", r.drop_pct))}})
     last_stage = state.summary.get("stages", {}).get(stages[-1], {})
     state.summary.update(final_train_loss=last_stage.get("final_train_loss"),
                          final_eval_loss=last_stage.get("final_eval_loss"),
                          saved_eval_loss=last_stage.get("saved_eval_loss"),
                          verdict=comparison.verdict if comparison else None,
                          regressed=comparison.regressed if comparison else [],
-                         failures=comparison.failures if comparison else [])
+                         failures=(comparison.failures if comparison else []) + (
+                             forgetting.failures if forgetting else []),
+                         forgetting=forgetting.to_dict() if forgetting else None)
     plot_losses(run, stages)
     run.finish_state(state, "finished")
     report = write_report(run, spec, state, stages=stages, counts=plan.counts(), comparison=comparison,
                           comparison_note=note, warnings=warnings, seconds=time.monotonic() - started,
-                          resolved=resolved)
-    return RunOutcome(run=run, state=state, comparison=comparison, report=report, warnings=warnings)
+                          resolved=resolved, forgetting=forgetting, forgetting_note=general_note)
+    return RunOutcome(run=run, state=state, comparison=comparison, report=report, warnings=warnings,
+                      forgetting=forgetting)
