@@ -316,6 +316,7 @@ def test_drifting_data_is_split_by_time_on_the_named_field(projects: dict[str, P
     assert odd.answers["data_drift"] == "drifting"
     pipeline = odd.doc("phase-1-feature/data-pipeline-spec.md")
     assert "**time-based** on `posted_at`: records before 2026-09-01 train" in pipeline
+    assert "`cairn data split deduplicated.jsonl --by posted_at --before 2026-09-01 -o splits`" in pipeline
     assert "Every training record has posted_at before 2026-09-01" in " ".join(story_criteria(odd))
     review = odd.doc("phase-6-integration/integration-review.md")
     assert "✅ drifting data, time-based split on `posted_at` before 2026-09-01" in review
