@@ -12,6 +12,7 @@ from workflow.data.formats import DatasetFormat
 from workflow.errors import DataError, TrainingError
 from workflow.training.comparison import ModelScores, compare
 from workflow.training.forgetting import forgetting_lines, measure_forgetting
+from workflow.training.runs import last_run_summary
 from workflow.training.spec import load_spec, spec_from_answers
 from workflow.training.splits import plan_data
 
@@ -126,7 +127,8 @@ def test_train_reports_general_skills_and_fails_on_a_drop_over_a_zero_budget(
     # moves probability onto the ticket vocabulary, so the tuned model's loss on those answers rises above
     # the random base's, a real drop that a 0% budget must catch. No test split, so only this set can fail.
     general = _regression_file(tmp_path, rows=GREEK)
-    spec = write_spec(tmp_path, tiny_model, datasets={"test_file": None, "test_fraction": 0},
+    folder = tmp_path / "project" / "phase-2-training"  # a spec's runs go beside it, as in a project
+    spec = write_spec(folder, tiny_model, datasets={"test_file": None, "test_fraction": 0},
                       evaluation={"regression_set": str(general), "forgetting_budget_pct": 0, "max_test_examples": 8})
     monkeypatch.setenv("CAIRN_OUTPUT", str(tmp_path / "output"))
     code, out, err = run_cairn(["train", "--spec", str(spec), "--dry-run", "--json"], capsys, monkeypatch)
@@ -138,12 +140,17 @@ def test_train_reports_general_skills_and_fails_on_a_drop_over_a_zero_budget(
     assert code == 1
     error = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(error) == 1 and "worse than the base on the regression set's loss (budget 0%)" in error[0]
-    report = next((tmp_path / "runs").glob("*/report.md")).read_text(encoding="utf-8")
+    run = next((folder / "runs").iterdir())
+    report = (run / "report.md").read_text(encoding="utf-8")
     section = report.split("## General skills (regression set)\n", 1)[1].split("\n## ", 1)[0]
     assert f"`{general}`: 8 examples, scored like the test split" in section
     assert "Verdict: **over budget on loss" in section
     loss_row = next(line for line in section.splitlines() if line.startswith("| loss (lower is better) |"))
     assert "| 0% | over budget |" in loss_row
-    state = json.loads(next((tmp_path / "runs").glob("*/state.json")).read_text(encoding="utf-8"))
-    assert state["summary"]["forgetting"]["metrics"]["loss"]["drop_pct"] > 0
+    state = json.loads((run / "state.json").read_text(encoding="utf-8"))
+    drop = state["summary"]["forgetting"]["metrics"]["loss"]["drop_pct"]
+    assert drop > 0 and state["summary"]["forgetting"]["verdict"] == "over budget on loss"
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["drop_pct_loss"] for r in logged if r["stage"] == "regression"] == [pytest.approx(drop)]
     assert "FORGETTING: the tuned model is" in report
+    assert (last_run_summary(tmp_path / "project") or {})["forgetting"] == "over budget on loss"

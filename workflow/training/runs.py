@@ -158,7 +158,7 @@ def newest_unfinished(runs_dir: Path) -> Run | None:
 
 
 def last_run_summary(project_dir: Path) -> dict[str, Any] | None:
-    """The newest run of a project for `cairn status`: id, status, final losses, verdict. Never raises."""
+    """The newest run of a project for `cairn status`: id, status, final losses, verdicts. Never raises."""
     runs = list_runs(runs_dir_of(project_dir))
     if not runs:
         return None
@@ -178,6 +178,7 @@ def last_run_summary(project_dir: Path) -> dict[str, Any] | None:
         "final_train_loss": summary.get("final_train_loss"),
         "final_eval_loss": summary.get("final_eval_loss"),
         "verdict": summary.get("verdict"),
+        "forgetting": (summary.get("forgetting") or {}).get("verdict"),  # on the regression set, when named
         "path": str(run.dir),
     }
 
