@@ -154,3 +154,21 @@ def test_train_reports_general_skills_and_fails_on_a_drop_over_a_zero_budget(
     assert [r["drop_pct_loss"] for r in logged if r["stage"] == "regression"] == [pytest.approx(drop)]
     assert "FORGETTING: the tuned model is" in report
     assert (last_run_summary(tmp_path / "project") or {})["forgetting"] == "over budget on loss"
+
+
+@pytest.mark.slow
+def test_no_eval_skips_the_regression_set_and_says_so(tmp_path: Path, tiny_model: Path,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = write_spec(tmp_path, tiny_model, evaluation={"regression_set": str(_regression_file(tmp_path))})
+    monkeypatch.setenv("CAIRN_OUTPUT", str(tmp_path / "output"))
+    code, _, err = run_cairn(["train", "--spec", str(spec), "--max-steps", "1", "--no-eval", "--fail-on-regression"],
+                             capsys, monkeypatch)
+    assert code == 0, err
+    report = next((tmp_path / "runs").glob("*/report.md")).read_text(encoding="utf-8")
+    assert "## General skills (regression set)\n\nSkipped (--no-eval).\n" in report
+
+
+def test_a_run_without_a_regression_set_says_forgetting_was_not_measured() -> None:
+    assert forgetting_lines(None, None) == [
+        "No regression set named (evaluation.regression_set), so forgetting was not measured."]
