@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from workflow.errors import CairnError, DataError
 
+_FIX = "free some space, fix the permissions or choose another path (nothing was written)"
 _NAME_CHARS = 100  # of the output's name kept in its temp names, so a long name still fits NAME_MAX
 
 
@@ -42,7 +43,7 @@ def atomic_files(paths: list[Path]) -> Iterator[list[BinaryIO]]:
             fd, temp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
         except OSError as exc:
             _discard(handles, temps, created)
-            raise DataError(f"cannot write {_shown(path)}: {exc.strerror or exc}") from None
+            raise DataError(f"cannot write {_shown(path)}: {exc.strerror or exc}; {_FIX}") from None
         temps.append(temp)
         # mkstemp makes the file private (0600); outputs get the usual permissions instead.
         os.fchmod(fd, 0o666 & ~_umask())
@@ -58,7 +59,8 @@ def atomic_files(paths: list[Path]) -> Iterator[list[BinaryIO]]:
                 os.replace(temp, path)
     except OSError as exc:
         _discard(handles, temps, created)
-        raise DataError(f"cannot write {_shown(Path(exc.filename or paths[0]))}: {exc.strerror or exc}") from None
+        where = _shown(Path(exc.filename or paths[0]))
+        raise DataError(f"cannot write {where}: {exc.strerror or exc}; {_FIX}") from None
     except BaseException:
         _discard(handles, temps, created)
         raise
@@ -89,14 +91,14 @@ def atomic_folder(path: Path, *, error: type[CairnError] = DataError, also: tupl
         temp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
         os.chmod(temp, 0o777 & ~_umask())
     except OSError as exc:
-        raise error(f"cannot write {_shown(path)}: {exc.strerror or exc}") from None
+        raise error(f"cannot write {_shown(path)}: {exc.strerror or exc}; {_FIX}") from None
     try:
         yield temp
         _replace_folder(temp, path, error, also)
     except OSError as exc:
         shutil.rmtree(temp, ignore_errors=True)
         _remove_folders(created)
-        raise error(f"cannot write {_shown(Path(exc.filename or path))}: {exc.strerror or exc}") from None
+        raise error(f"cannot write {_shown(Path(exc.filename or path))}: {exc.strerror or exc}; {_FIX}") from None
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         _remove_folders(created)

@@ -9,6 +9,7 @@ cached by the GGUF's path, size and modification time, under a file lock (parall
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -72,10 +73,13 @@ def model_from_gguf(source: str, out_dir: Path | None = None) -> Path:
         raise MissingExtra("train", "gguf")
     gguf = find_gguf(source)
     out = Path(out_dir) if out_dir is not None else cache_dir() / gguf.stem
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out_dir is None:
+        out.parent.mkdir(parents=True, exist_ok=True)  # for the lock; atomic_folder makes a user's folders
     stamp_file = out / "cairn-gguf-source.json"
-    # The lock sits beside the folder, which is built aside and renamed into place whole.
-    with FileLock(str(out.parent / f".{out.name}.convert.lock")):
+    # The folder is built aside and renamed into place whole. Parallel test workers share the cache
+    # folder, so it is converted once under a lock beside it; a folder the user names needs none.
+    lock = FileLock(str(out.parent / f".{out.name}.convert.lock")) if out_dir is None else contextlib.nullcontext()
+    with lock:
         try:
             if json.loads(stamp_file.read_text(encoding="utf-8")) == _stamp(gguf) and (out / "config.json").is_file():
                 return out
