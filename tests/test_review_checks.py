@@ -227,8 +227,10 @@ def test_status_lists_stale_documents_until_the_step_is_redrafted(
     assert code == 0
     data = json.loads(printed)
     assert data["currentStep"] == "2", "the step drafted from the old volume is reopened next"
-    assert data["stale"] == ["step 2 (Training): phase-2-training/train.md drafted before monthly_requests "
-                             "(step 1) changed"]
+    assert data["stale"] == [
+        "step 2 (Training): phase-2-training/train.md drafted before monthly_requests (step 1) changed",
+        "step 4 (Review): phase-6-integration/review.md, phase-6-integration/revision-request.md drafted before "
+        "monthly_requests (step 1) changed"]
     code, printed, _ = run_cairn(["--output", str(out), "status", checked], capsys, monkeypatch)
     assert "stale: step 2 (Training)" in printed
 

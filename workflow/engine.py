@@ -231,7 +231,7 @@ class Engine(ToolCommands):
             env = variables(sidecar, step_id, (sidecar.get("answers") or {}).get(step_id) or {})
             env.update(facts(env))
             out += run_checks(other, env)
-        stale = stale_lines(self.pack, sidecar)
+        stale = stale_lines(self.pack, sidecar, exclude=exclude)
         if stale:
             out.append({"id": "STALE-DOCUMENTS", "step": exclude or "", "severity": "block", "tripped": True,
                         "message": t("stale_documents", self.language, items="; ".join(stale)),

@@ -167,10 +167,13 @@ def owner_of(pack: Pack, field: str) -> str | None:
     return next((s.id for s in pack.steps.values() if field in s.meta.form), None)
 
 
-def stale_lines(pack: Pack, sidecar: Mapping[str, Any]) -> list[str]:
-    """One line per stale step: its documents and the answers that changed under them."""
+def stale_lines(pack: Pack, sidecar: Mapping[str, Any], exclude: str | None = None) -> list[str]:
+    """One line per stale step (but `exclude`, the step being re-drafted now): its documents and
+    the answers that changed under them."""
     lines = []
     for step_id, changed in stale_steps(pack, sidecar).items():
+        if step_id == exclude:
+            continue
         step = pack.step(step_id)
         paths = ", ".join(o.path for o in step.meta.outputs) or "its decisions"
         fields = ", ".join(f"{name} (step {owner_of(pack, name) or '?'})" for name in changed)
