@@ -135,7 +135,7 @@ class Engine(ToolCommands):
         answers = state.get("answers") or {}
         env = self.env(step.id, answers)
         pushback = state.get("pushback")
-        if pushback and pushback.get("field") in step.meta.form:
+        if pushback and pushback.get("field") in step.meta.form and pushback["field"] in answers:
             # An answer just tripped a check: say so, and offer to change it (Enter keeps it).
             name = pushback["field"]
             spec = step.meta.form[name]
@@ -368,7 +368,7 @@ class Engine(ToolCommands):
             return "menu", {"outbox": [self.review(state, full=True)]}
         if item.action == "revise":
             prefill = {**(state.get("prefill") or {}), **(state.get("answers") or {})}
-            return "ask", {"answers": {}, "prefill": prefill, "draft": {}, "outbox": [
+            return "ask", {"answers": {}, "prefill": prefill, "draft": {}, "pushback": None, "outbox": [
                 {"kind": "info", "text": t("revising", self.language)}]}
         if item.action == "requery":
             return "knowledge", {"outbox": []}

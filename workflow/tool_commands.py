@@ -64,7 +64,8 @@ class ToolCommands:
             # knowledge_log at completion), without moving the visit.
             return at, {**update, "result": result, "outbox": []}
         goto, settled = self._settle({**state, **update})
-        return goto, {**update, **settled, "result": result, "field_error": None, "outbox": []}
+        # a tool front end answers by command: an objection the terminal was about to repeat is moot
+        return goto, {**update, **settled, "result": result, "field_error": None, "pushback": None, "outbox": []}
 
     def _settle(self, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         step = self.pack.step(state["step"])
