@@ -202,8 +202,6 @@ def render_messages(console: Console, messages: list[dict[str, Any]], *, compact
                 source = (result.get("source") or {}).get("title", "")
                 console.print(f"  • {escape('[' + str(result.get('type')) + ']')} {escape(str(result.get('title')))} "
                               f"[dim]({escape(str(result['id']))}; {escape(str(source))})[/]", highlight=False)
-        elif kind == "drafts":
-            _render_drafts(console, message)
         elif kind == "review":
             render_review(console, message, compact=compact)
         elif kind == "pushback":
@@ -256,17 +254,6 @@ def render_menu(console: Console, prompt: dict[str, Any]) -> None:
         # checks are spelled out in the review above: name them only
         items = [m.split(":")[0] if m.startswith(("check ", "confirm ")) else m for m in prompt["missing"]]
         console.print(f"[dim]{escape(t('before_continue', items='; '.join(items)))}[/]", highlight=False)
-
-
-def _render_drafts(console: Console, message: dict[str, Any]) -> None:
-    for path in message["documents"]:
-        console.print(f"[dim]{t('drafted')}[/] {path}", highlight=False)
-    for decision in message["decisions"]:
-        console.print(f"[dim]{t('decision')}[/] {escape(decision)}", highlight=False)
-    for story in message["stories"]:
-        console.print(f"[dim]{t('story')}[/] {escape(story)}", highlight=False)
-    for error in message["errors"]:
-        console.print(f"[red]{t('problem')}[/] {escape(error)}", highlight=False)
 
 
 def _render_progress(console: Console, rows: list[dict[str, Any]]) -> None:

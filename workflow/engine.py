@@ -267,25 +267,27 @@ class Engine(ToolCommands):
         step = self.pack.step(state["step"])
         answers = self.with_defaults(step, state.get("answers") or {})
         acknowledged = self.acknowledged(state)
+        verdicts = self.verdicts({**state, "answers": answers})  # once: the documents and the review use them
         result = draft_step(pack=self.pack, step=step, sidecar=self.sidecar(), answers=answers,
                             knowledge=state.get("knowledge") or [], notes=state.get("notes") or [],
                             project_dir=self.project_dir, config=self.config, visit=int(state.get("visit") or 1),
                             recorded=state.get("recorded"), added_stories=state.get("added_stories"),
-                            checks=[dict(v, acknowledged=acknowledged.get(v["id"]))
-                                    for v in self.verdicts({**state, "answers": answers})])
+                            checks=[dict(v, acknowledged=acknowledged.get(v["id"])) for v in verdicts])
         self._merge_saved(step, answers, state, result)
         drafted = {"documents": result.documents, "decisions": result.decisions, "stories": result.stories,
                    "errors": result.errors}
         stamp = draft_digest(drafted)
-        message = self.review({**state, "draft": drafted}, full=stamp != state.get("reviewed"))
+        message = self.review({**state, "draft": drafted}, full=stamp != state.get("reviewed"), verdicts=verdicts)
         return {"draft": drafted, "reviewed": stamp, "outbox": list(state.get("outbox") or []) + [message]}
 
-    def review(self, state: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
+    def review(self, state: dict[str, Any], *, full: bool = True,
+               verdicts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """What Continue would commit: the drafted documents (their text when `full`), decisions,
-        stories and the verdicts of the checks that tripped."""
+        stories and the verdicts of the checks that tripped (`verdicts` when already computed)."""
         step = self.pack.step(state["step"])
-        verdicts = [self._backed(v) if v.get("tripped") and full else v for v in self.verdicts(state)]
-        return review_message(self.step_info(step), state.get("draft") or {}, verdicts,
+        shown = [self._backed(v) if v.get("tripped") and full else v
+                 for v in (self.verdicts(state) if verdicts is None else verdicts)]
+        return review_message(self.step_info(step), state.get("draft") or {}, shown,
                               self.acknowledged(state), full=full)
 
     def with_defaults(self, step: Step, answers: dict[str, Any]) -> dict[str, Any]:

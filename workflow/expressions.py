@@ -251,19 +251,9 @@ def check_expression(expression: str) -> None:
 
 
 def evaluate(expression: str, variables: Mapping[str, Any]) -> bool:
-    """Evaluate a condition such as `architecture == 'rag-only'` to a bool."""
-    def run() -> Any:
-        try:
-            return _compiled(expression)(**variables)
-        except ExpressionError:
-            raise
-        except _FAILURES as exc:
-            raise ExpressionError(f"cannot evaluate {expression!r}: {_describe(exc)}") from None
-
-    result = _run(repr(expression), run)
-    if isinstance(result, Undefined):
-        return False
-    return bool(result)
+    """Evaluate a condition such as `architecture == 'rag-only'` to a bool (False when it reads
+    something undefined). Raises ExpressionError."""
+    return bool(value_of(expression, variables))
 
 
 def value_of(expression: str, variables: Mapping[str, Any]) -> Any:
