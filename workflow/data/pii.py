@@ -1,16 +1,19 @@
-"""PII scan: emails, phone numbers, card numbers (Luhn-checked, an issuer's prefix and length, written
-as cards are), IP addresses and API-key-like strings.
+"""PII scan: emails, card numbers (Luhn-checked, an issuer's prefix and length, written
+as cards are), phone numbers written as phones are, IP addresses and API-key-like strings.
 
-The scan runs over raw blocks of a JSONL file rather than line by line: one table lookup and one
-`flatnonzero` in numpy find the few bytes a match must contain (a digit, `@`, `-`, `_`, `K`, `z`),
-and regexes run only in small windows around them. Matched values are never returned whole:
-`mask` keeps a few characters so a reviewer can recognise the kind of value, not the value.
+The scan runs over raw blocks of a JSONL file rather than line by line: one `bytes.translate` and
+one `flatnonzero` find the few bytes a match must contain (a digit, `@`, `-`, `_`, `K`, `z`).
+Digits are grouped into chains (digits with at most two of ` .-()` between them: no match spans
+anything else), and what each kind needs is tested on whole numpy arrays, so the chains of numeric
+data (coordinates, ids, decimals, grids of numbers: most of the digits of real eval files) never
+reach a regex. Bytes regexes then run in the few chains left and in small windows around the
+other marks. Matched values are never returned whole: `mask` keeps a few characters so a reviewer
+can recognise the kind of value, not the value.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,15 +24,16 @@ KINDS = ("email", "phone", "card", "ip", "api_key")
 # Besides the digits, the bytes a match must contain: "@" (email) and the key anchors below.
 _MARKS = b"@-_Kz"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_IP = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])")
-_CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){11,18}(?!\d)")
-_PHONE = re.compile(r"(?<!\d)(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}(?!\d)")
+# The patterns of the scan are bytes patterns run over the raw block, so offsets are byte offsets.
+_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_IP = re.compile(rb"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])")
+_CARD = re.compile(rb"(?<!\d)(?<!\d\.)\d(?:[ -]?\d){11,18}(?!\d)(?!\.\d)")
+_PHONE = re.compile(rb"(?<!\d)(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}(?!\d)")
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 _KEY = re.compile(
-    r"sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{30,}"
-    r"|github_pat_[A-Za-z0-9_]{40,}|hf_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}"
-    r"|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"
+    rb"sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{30,}"
+    rb"|github_pat_[A-Za-z0-9_]{40,}|hf_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}"
+    rb"|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"
 )
 # Byte sequences that must sit just before an anchor byte for a key to start there.
 _KEY_ANCHORS: dict[int, tuple[tuple[bytes, bytes], ...]] = {
@@ -112,85 +116,215 @@ def mask(kind: str, value: str) -> str:
     return value[:1] + "***"  # names, places, ids found by Presidio
 
 
-def _near(raw: np.ndarray, pos: np.ndarray, before: bytes, after: bytes) -> np.ndarray:
-    """Mask of anchor positions with `before` just before them and `after` just after."""
-    keep = (pos >= len(before)) & (pos + len(after) < raw.size)
-    for i, byte in enumerate(before):
-        keep[keep] &= raw[pos[keep] - len(before) + i] == byte
-    for i, byte in enumerate(after):
-        keep[keep] &= raw[pos[keep] + 1 + i] == byte
+def _near(raw: np.ndarray, pos: np.ndarray, beside: np.ndarray, before: bytes, after: bytes) -> np.ndarray:
+    """The anchor positions with `before` just before them and `after` just after. `beside` holds
+    the byte next to each anchor on the side tested first (before it when `before` is given)."""
+    keep = pos[beside == (before[-1] if before else after[0])]
+    keep = keep[(keep >= len(before)) & (keep + len(after) < raw.size)]
+    for i, byte in enumerate(before[:-1]):
+        keep = keep[raw[keep - len(before) + i] == byte]
+    for i, byte in enumerate(after if before else after[1:], start=0 if before else 1):
+        keep = keep[raw[keep + 1 + i] == byte]
     return keep
 
 
-def _digit_spans(dpos: np.ndarray) -> Iterator[tuple[int, int, int]]:
-    """Byte spans of digit runs (gaps of up to 3 separators) long enough to be a phone, card or IP,
-    with the number of digits in each."""
-    breaks = np.flatnonzero(np.diff(dpos) > 3)
+# Bytes that may sit between two digits of one phone, card or IP match (the regexes allow no other).
+_LINKS = np.zeros(256, dtype=bool)
+_LINKS[list(b" .-()")] = True
+_BRACKETS = np.zeros(256, dtype=bool)
+_BRACKETS[list(b"()")] = True
+# Bytes that glue a number to a word ("T091.420.46", "8700K", "24mm"): such a number is no phone.
+_WORD = np.zeros(256, dtype=bool)
+_WORD[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")] = True
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """Digits linked by at most two `_LINKS` bytes: block[start:end] holds `digits` of them. No
+    phone, card or IP match spans anything else, so each chain is classified alone."""
+
+    start: int
+    end: int
+    digits: int
+    ip: bool  # three dots: may hold an IP
+    phone: bool  # may be a phone number as a whole
+    card: bool  # 12 digits or more with a run of four: may hold a card number
+
+
+def _chains(raw: np.ndarray, dpos: np.ndarray) -> list[_Chain]:
+    """The chains of the digits at `dpos` that may hold a phone, card or IP. What each kind needs
+    is tested here on whole arrays, so that the many chains of numeric data (decimals, coordinates,
+    ids, lists and grids of numbers) never reach a regex: an IP needs three dots, a card 12 digits,
+    a phone 7 to 15 digits not glued to a word, not one decimal number, not a list of single
+    digits, and (as a bare run) 10 or 11 digits or a "+" before them."""
+    last_byte = raw.size - 1
+    gap = np.diff(dpos)
+    linked = gap == 1
+    # Two or three bytes apart: linked when the bytes between are all `_LINKS`.
+    apart = np.flatnonzero((gap == 2) | (gap == 3))
+    between = raw[dpos[apart] + 1]
+    ok = _LINKS[between]
+    three = gap[apart] == 3
+    second = np.zeros(apart.size, dtype=np.uint8)
+    second[three] = raw[dpos[apart[three]] + 2]
+    ok[three] &= _LINKS[second[three]]
+    linked[apart] = ok
+    dot_link = np.zeros(gap.size, dtype=bool)
+    dot_link[apart[ok & ~three & (between == ord("."))]] = True
+    paren_link = np.zeros(gap.size, dtype=bool)
+    paren_link[apart[ok & (_BRACKETS[between] | _BRACKETS[second])]] = True
+    breaks = np.flatnonzero(~linked)
     starts = np.concatenate(([0], breaks + 1))
-    ends = np.concatenate((breaks, [dpos.size - 1]))
+    ends = np.append(breaks, dpos.size - 1)
+    long_enough = np.flatnonzero(ends - starts >= 3)  # four digits or more
+    starts, ends = starts[long_enough], ends[long_enough]
     count = ends - starts + 1
-    span = dpos[ends] - dpos[starts] + 1
-    for i in np.flatnonzero((count >= 7) | ((count >= 4) & (span >= 7))):
-        yield int(dpos[starts[i]]), int(dpos[ends[i]]) + 1, int(count[i])
+    # Runs of adjacent digits: a chain's separators are the gaps between its runs, and only the
+    # first run of a phone (a country or trunk code) or one in brackets ("+44 (0)20") may be a
+    # single digit.
+    run_break = gap > 1
+    run_start = np.concatenate(([True], run_break))
+    single = run_start & np.append(run_break, True)
+    # A card is one run of 12 to 19 digits or starts with a group of four: it needs a run of four.
+    starts_of_runs = np.flatnonzero(run_start)
+    four = np.zeros(dpos.size, dtype=np.int32)
+    four[starts_of_runs[np.diff(np.append(starts_of_runs, dpos.size)) >= 4]] = 1
+
+    def per_chain(flags: np.ndarray, links: bool = False) -> np.ndarray:
+        """How many of the chain's digits (or, with `links`, of the gaps after them) are flagged."""
+        total = np.concatenate(([0], np.cumsum(flags)))
+        return total[ends + (0 if links else 1)] - total[starts]
+
+    separators = per_chain(run_start) - 1
+    later_singles = per_chain(single) - single[starts]
+    dots = per_chain(dot_link, links=True)
+    brackets = per_chain(paren_link, links=True) > 0
+    card = (count >= 12) & (per_chain(four) > 0)
+    first, last = dpos[starts], dpos[ends]
+    before = raw[np.maximum(first - 1, 0)]
+    escaped = (raw[np.maximum(first - 2, 0)] == ord("\\")) & np.isin(before, list(b"nrt"))  # a JSON "\n"
+    following = raw[np.minimum(last + 1, last_byte)]
+    glued = ((first > 0) & _WORD[before] & ~escaped) | ((last < last_byte) & _WORD[following])
+    plus = (first > 0) & (before == ord("+"))
+    bare = (separators == 0) & ~plus
+    ip = dots >= 3
+    singles_ok = later_singles <= plus.astype(np.int64) + brackets
+    shape_ok = (((dots == 0) & (separators > 0)) | ((dots >= 2) & (separators - dots <= 2)) | plus
+                | (bare & (count >= 10) & (count <= 11)))
+    phone = (count >= 7) & (count <= 15) & ~glued & singles_ok & shape_ok
+    # The most common chain of numeric data is a bare run of digits (an id, an amount, a
+    # timestamp): as a phone it needs a word such as "call" before it.
+    unspoken = np.flatnonzero(phone & bare)
+    phone[unspoken[~_after_phone_word(raw, first[unspoken])]] = False
+    keep = np.flatnonzero(ip | phone | card)
+    return [_Chain(*fields) for fields in zip(first[keep].tolist(), (last[keep] + 1).tolist(), count[keep].tolist(),
+                                               ip[keep].tolist(), phone[keep].tolist(), card[keep].tolist(),
+                                               strict=True)]
 
 
-def _window(block: bytes, start: int, end: int) -> str:
-    return block[start:end].decode("utf-8", "replace")
+def _after_phone_word(raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Whether a phone word (`_PHONE_WORDS`) is among the `_WORD_REACH` bytes before each start:
+    the contexts are laid out as rows of one bytes object, searched by a single regex pass."""
+    if starts.size == 0:
+        return np.zeros(0, dtype=bool)
+    offsets = starts[:, None] + np.arange(-_WORD_REACH, 1)
+    rows = raw[np.maximum(offsets, 0)]
+    rows[offsets < 0] = 0
+    rows[:, -1] = ord("\n")  # the last column (the first digit) separates the rows
+    hit = np.zeros(starts.size, dtype=bool)
+    for match in _PHONE_WORDS.finditer(rows.tobytes().lower()):
+        hit[match.start() // (_WORD_REACH + 1)] = True
+    return hit
 
 
 # What a phone match may hold besides digits: deleting these leaves its digits.
 _PHONE_MARKS = str.maketrans("", "", "+() .-")
+# A country code and an area code in brackets, before the national groups of a phone.
+_PHONE_PREFIX = re.compile(r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?|\(\d{1,4}\)[ .-]?")
+_PHONE_SEPARATORS = re.compile(r"[ .()-]+")
+# Words (lower case) that say a bare run of digits after them is a phone number, and how far
+# before it they are looked for.
+_PHONE_WORDS = re.compile(
+    "phone|\\btel\\b|telefon|call|mobile|cell|fax|sms|whatsapp|contact|reach|dial|电话|手机|電話".encode())
+_WORD_REACH = 40
 
 
-def _classify_digits(text: str, base: int, digits: int) -> Iterator[Match]:
-    """Matches in one window of `digits` digits; the regexes that cannot match are skipped (digit
-    puzzles and tables make many windows)."""
+def plausible_phone(value: str, chain_digits: int, before: bytes = b"", after: bytes = b"") -> bool:
+    """A phone-shaped match written as phones are: 7 to 15 digits that are the whole run of
+    numbers around them (not part of a list of numbers or coordinates); not a date or a date and
+    time; groups as phone numbers have them (2 to 5 digits, the last up to 8 after a country or
+    trunk code, not a range of years, not thousands written with dots, dots alone and at least
+    twice); and, when it is a bare run of digits, 10 or 11 of them after a word such as "phone"
+    or "call" in `before`. Glued to a word (`before` ends or `after` starts with a letter, other
+    than the n of a JSON "\\n"), it is a reference or a model number."""
+    digits = len(value.translate(_PHONE_MARKS))
+    if not 7 <= digits <= 15 or digits != chain_digits:
+        return False
+    if _glued(before[-1:]) and before[-2:] not in (b"\\n", b"\\r", b"\\t") or _glued(after[:1]):
+        return False
+    date = _DATE.match(value)
+    if date and value[date.end():date.end() + 1] in ("", " ", "T"):  # a date, or a date and a time
+        return False
+    prefix = _PHONE_PREFIX.match(value)
+    national = value[prefix.end():] if prefix else value
+    groups = [g for g in _PHONE_SEPARATORS.split(national) if g]
+    if len(groups) == 1:
+        return prefix is not None or (10 <= digits <= 11 and _PHONE_WORDS.search(before.lower()) is not None)
+    sizes = [len(g) for g in groups]
+    if sizes[0] > 5 or any(not 2 <= n <= 5 for n in sizes[1:-1]) or not 2 <= sizes[-1] <= 8:
+        return False
+    if sizes[-1] > 5 and not (prefix or groups[0].startswith("0")):
+        return False
+    if len(groups) < 5 and prefix is None and set(sizes) == {2}:  # scores, timings: "16-18-18-35"
+        return False
+    if len(groups) == 2 and all(n == 4 and 1800 <= int(g) <= 2099 for n, g in zip(sizes, groups, strict=True)):
+        return False  # a range of years
+    if "." in national and (set(national) - set("0123456789.") or national.count(".") < 2 or set(sizes[1:]) == {3}):
+        return False
+    return True
+
+
+def _glued(byte: bytes) -> bool:
+    return byte.isalpha() or byte == b"_"
+
+
+def _classify(block: bytes, chain: _Chain, found: list[Match]) -> None:
+    """Append the matches in one chain; the regexes that cannot match are skipped."""
+    # Two bytes before the first digit take in a leading "+" or "("; a digit among them belongs to
+    # another chain and cannot start a match here, since no match spans the break between two
+    # chains. The lookbehinds see the real bytes before (finditer's pos does not cut the block).
+    base, end = max(0, chain.start - 2), chain.end + 1
     taken: list[tuple[int, int]] = []
-    if "." in text:
-        for match in _IP.finditer(text):
+    if chain.ip:
+        for match in _IP.finditer(block, base, end):
             taken.append(match.span())
-            yield Match(base + match.start(), "ip", mask("ip", match.group()))
-    if digits >= 12:
-        for match in _CARD.finditer(text):
-            if plausible_card(match.group()):
+            found.append(Match(match.start(), "ip", mask("ip", match.group().decode())))
+    if chain.card:
+        for match in _CARD.finditer(block, base, end):
+            value = match.group().decode()
+            if plausible_card(value):
                 taken.append(match.span())
-                yield Match(base + match.start(), "card", mask("card", match.group()))
-    for match in _PHONE.finditer(text):
-        value = match.group()
-        n_digits = len(value.translate(_PHONE_MARKS))
-        if not 7 <= n_digits <= 15 or _DATE.fullmatch(value) or any(
-            s < match.end() and match.start() < e for s, e in taken
-        ):
+                found.append(Match(match.start(), "card", mask("card", value)))
+    if not chain.phone:
+        return
+    for match in _PHONE.finditer(block, base, end):
+        at, after = match.span()
+        if any(s < after and at < e for s, e in taken):
             continue
-        # Bare digit strings are ids and amounts more often than phones: want a + or separators.
-        if value.isdigit() and not 10 <= n_digits <= 11:
-            continue
-        yield Match(base + match.start(), "phone", mask("phone", value))
+        value = match.group().decode()
+        if plausible_phone(value, chain.digits, block[max(0, at - _WORD_REACH):at], block[after:after + 1]):
+            found.append(Match(at, "phone", mask("phone", value)))
 
 
-def _nonzero_bytes(flags: np.ndarray) -> np.ndarray:
-    """Offsets of the nonzero bytes of a uint8/bool array, found 8 bytes at a time."""
-    whole = flags.size // 8
-    hit = np.flatnonzero(flags[:whole * 8].view(np.uint64))
-    found = []
-    if hit.size:
-        rows, cols = np.nonzero(flags[:whole * 8].reshape(-1, 8)[hit])
-        found.append(hit[rows] * 8 + cols)
-    if flags.size > whole * 8:
-        found.append(np.flatnonzero(flags[whole * 8:]) + whole * 8)
-    return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+# One byte per byte value: 1 for the digits and `_MARKS`, 0 for the rest.
+_CANDIDATE_BYTES = bytes(1 if chr(i).isdigit() and i < 128 or bytes([i]) in _MARKS else 0 for i in range(256))
 
 
 def candidates(block: bytes) -> np.ndarray:
-    """Offsets of the bytes a match must contain (digits and `_MARKS`). numpy compares the whole
-    block a few times (vectorised, several times faster than a `bytes.translate` table lookup),
-    and the flags are searched 8 bytes at a time: a nonzero 64-bit word has a candidate in it,
-    and only those few words are looked at byte by byte."""
-    raw = np.frombuffer(block, dtype=np.uint8)
-    flags = (raw - np.uint8(48)) < 10
-    for mark in _MARKS:
-        flags |= raw == mark
-    return _nonzero_bytes(flags)
+    """Offsets of the bytes a match must contain (digits and `_MARKS`): one `bytes.translate`
+    pass maps each byte to 0 or 1, which numpy reads as booleans (faster than comparing the
+    block with each byte in numpy, and than a numpy table lookup)."""
+    return np.flatnonzero(np.frombuffer(block.translate(_CANDIDATE_BYTES), dtype=bool))
 
 
 def scan_block(block: bytes) -> list[Match]:
@@ -198,36 +332,30 @@ def scan_block(block: bytes) -> list[Match]:
     pos = candidates(block)
     if pos.size == 0:
         return []
-    kinds = np.frombuffer(block, dtype=np.uint8)[pos]
-    found: list[Match] = []
-    is_digit = (kinds >= 48) & (kinds <= 57)
-    dpos = pos[is_digit]
-    if dpos.size >= 4:
-        for start, end, digits in _digit_spans(dpos):
-            # Two bytes before the first digit take in a leading "+" or "("; spans are more than
-            # three bytes apart, so a window never sees the tail of the previous number.
-            lo = max(0, start - 2)
-            found.extend(_classify_digits(_window(block, lo, end + 1), lo, digits))
-    for at in pos[kinds == ord("@")]:
-        lo = max(0, int(at) - 64)
-        text = _window(block, lo, int(at) + 256)
-        for match in _EMAIL.finditer(text):
-            if match.start() <= int(at) - lo < match.end():
-                found.append(Match(lo + match.start(), "email", mask("email", match.group())))
-                break
     raw = np.frombuffer(block, dtype=np.uint8)
+    kinds = raw[pos]
+    found: list[Match] = []
+    is_digit = (kinds - np.uint8(48)) < 10
+    dpos = pos[is_digit]
+    marks, mark_bytes = pos[~is_digit], kinds[~is_digit]
+    if dpos.size >= 4:
+        for chain in _chains(raw, dpos):
+            _classify(block, chain, found)
+    for at in marks[mark_bytes == ord("@")]:
+        for match in _EMAIL.finditer(block, max(0, int(at) - 64), int(at) + 256):
+            if match.start() <= at < match.end():
+                found.append(Match(match.start(), "email", mask("email", match.group().decode())))
+                break
     for anchor, patterns in _KEY_ANCHORS.items():
-        apos = pos[kinds == anchor]
+        apos = marks[mark_bytes == anchor]
         if apos.size == 0:
             continue
-        hit = np.zeros(apos.size, dtype=bool)
-        for before, after in patterns:
-            hit |= _near(raw, apos, before, after)
-        for p in apos[hit]:
-            lo = max(0, int(p) - 8)
-            for match in _KEY.finditer(_window(block, lo, int(p) + 120)):
-                if match.start() <= int(p) - lo < match.end():
-                    found.append(Match(lo + match.start(), "api_key", mask("api_key", match.group())))
+        previous, following = raw[np.maximum(apos - 1, 0)], raw[np.minimum(apos + 1, raw.size - 1)]
+        hits = [_near(raw, apos, previous if before else following, before, after) for before, after in patterns]
+        for p in np.unique(np.concatenate(hits)):
+            for match in _KEY.finditer(block, max(0, int(p) - 8), int(p) + 120):
+                if match.start() <= p < match.end():
+                    found.append(Match(match.start(), "api_key", mask("api_key", match.group().decode())))
                     break
     found.sort(key=lambda m: m.offset)
     return found
