@@ -161,3 +161,12 @@ def test_offsets_are_byte_offsets_after_text_of_several_bytes_a_character(text: 
     (match,) = scan_text(text)
     start = text.find("+") if match.kind == "phone" else text.find("a@b")
     assert match.offset == len(text[:start].encode())
+
+
+@pytest.mark.parametrize(("text", "phone"), [
+    ("the map is at 1:3 500 000, folded", False),  # thousands with spaces
+    ("war of 1768-1774 г.", False),
+    ("Hong Kong 2345-6789", True),  # two groups of four, not a range of years
+])
+def test_amounts_and_year_ranges_are_told_from_phones(text: str, phone: bool) -> None:
+    assert ("phone" in [m.kind for m in scan_text(text)]) is phone

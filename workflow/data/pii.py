@@ -253,8 +253,8 @@ def plausible_phone(value: str, chain_digits: int, before: bytes = b"", after: b
     """A phone-shaped match written as phones are: 7 to 15 digits that are the whole run of
     numbers around them (not part of a list of numbers or coordinates); not a date or a date and
     time; groups as phone numbers have them (2 to 5 digits, the last up to 8 after a country or
-    trunk code, not a range of years, not thousands written with dots, dots alone and at least
-    twice); and, when it is a bare run of digits, 10 or 11 of them after a word such as "phone"
+    trunk code, not a range of years, not thousands such as "3 500 000" or "350.000.000", dots
+    alone and at least twice); and, when it is a bare run of digits, 10 or 11 of them after a word such as "phone"
     or "call" in `before`. Glued to a word (`before` ends or `after` starts with a letter, other
     than the n of a JSON "\\n"), it is a reference or a model number."""
     digits = len(value.translate(_PHONE_MARKS))
@@ -277,8 +277,10 @@ def plausible_phone(value: str, chain_digits: int, before: bytes = b"", after: b
         return False
     if len(groups) < 5 and prefix is None and set(sizes) == {2}:  # scores, timings: "16-18-18-35"
         return False
-    if len(groups) == 2 and all(n == 4 and 1800 <= int(g) <= 2099 for n, g in zip(sizes, groups, strict=True)):
+    if sizes == [4, 4] and 1000 <= int(groups[0]) < int(groups[1]) <= 2099:
         return False  # a range of years
+    if sizes[0] < 3 and set(sizes[1:]) == {3} and " " in national:  # thousands: "3 500 000"
+        return False
     if "." in national and (set(national) - set("0123456789.") or national.count(".") < 2 or set(sizes[1:]) == {3}):
         return False
     return True
