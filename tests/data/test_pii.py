@@ -21,6 +21,7 @@ SECRET_KEY = "sk-proj-" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7"
         ("server at 192.168.10.254 is down", "ip", "192.168.10.254"),
         (f"my key is {SECRET_KEY}", "api_key", SECRET_KEY),
         ("aws AKIAIOSFODNN7EXAMPLE here", "api_key", "AKIAIOSFODNN7EXAMPLE"),
+        ("|------|\n-----BEGIN RSA PRIVATE KEY-----\nMIIE", "api_key", "-----BEGIN RSA PRIVATE KEY-----"),
         ("token ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8" + " leaked", "api_key",
          "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"),
     ],
