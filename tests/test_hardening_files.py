@@ -297,3 +297,27 @@ def test_a_context_document_planted_as_a_link_is_neither_summarised_nor_sent_to_
         assert "hunter2" not in str(prompt)
     finally:
         session.close()
+
+
+def test_the_hidden_build_of_a_killed_new_is_removed_by_the_next_new(out: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # A `cairn new` killed while it builds its hidden folder (the sidecar write never returns).
+    script = ("import sys, time\nfrom pathlib import Path\nimport workflow.session as s\n"
+              "s.write_sidecar = lambda *a, **k: time.sleep(60)\n"
+              "s.create_project(Path(sys.argv[1]), 'crash', user='u', pack_ref=sys.argv[2])\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(out), str(MINI)])
+    deadline = time.monotonic() + 30
+    while not any(p.name.startswith(".crash.") for p in out.glob(".*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    (left,) = [p for p in out.iterdir() if p.name.startswith(".crash.")]
+    live = out / f".crash.{os.getpid()}.0123abcd.new"  # a build of this process, still running
+    live.mkdir()
+    create_project(out, "crash", user="u", pack_ref=str(MINI))
+    assert read_sidecar(out / "crash")["project_name"] == "crash"
+    assert not left.exists() and live.is_dir()

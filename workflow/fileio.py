@@ -159,6 +159,20 @@ def safe_to_read(root: Path, rel: str | Path) -> Path | None:
     return current if stat.S_ISREG(os.lstat(current).st_mode) else None
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` of this machine still exists; True when it cannot be told (another
+    user's process, an odd number), so that nothing of a live writer is ever removed."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
 def remove_stray_temp_files(root: Path) -> list[Path]:
     """Delete the temp files a killed writer left in the project folder and its phase folders
     (never following links). Call it with the project lock held. Returns what it removed."""

@@ -22,6 +22,7 @@ from workflow.fileio import (
     append_project_file,
     disk_errors,
     open_project_file,
+    process_alive,
     project_folder,
     read_text_checked,
     safe_to_read,
@@ -72,14 +73,15 @@ def require_project(output_dir: Path, name: str) -> Path:
 def create_project_folder(output_dir: Path, name: str, build: Callable[[Path], None]) -> Path:
     """Create output/NAME atomically: `build(folder)` fills a hidden temporary folder beside it,
     which is then renamed into place, so a concurrent `cairn new NAME` or a kill never leaves a
-    half-made project. An empty folder, or the leftovers of a project created half by an older
+    half-made project (the hidden folder of a killed build goes at the next `cairn new NAME`). An empty folder, or the leftovers of a project created half by an older
     Cairn (no sidecar, no decisions), is replaced. Raises ProjectError (it exists; a folder that is
     not a project) and DiskError."""
     folder = project_dir(output_dir, name)
     _refuse_existing(folder, name, output_dir)
     with disk_errors(output_dir):
         output_dir.mkdir(parents=True, exist_ok=True)
-        tmp = output_dir / f".{name}.{secrets.token_hex(4)}.new"
+        _remove_abandoned_builds(output_dir, name)
+        tmp = output_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.new"
         tmp.mkdir()
     try:
         with disk_errors(folder):
@@ -97,6 +99,16 @@ def create_project_folder(output_dir: Path, name: str, build: Callable[[Path], N
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
+
+
+def _remove_abandoned_builds(output_dir: Path, name: str) -> None:
+    """Delete the hidden build folders of `cairn new NAME` runs that were killed (their process is
+    gone); a build still running is left alone."""
+    pattern = re.compile(re.escape(f".{name}.") + r"(\d+)\.[0-9a-f]{8}\.new")
+    for entry in os.scandir(output_dir):
+        match = pattern.fullmatch(entry.name)
+        if match and entry.is_dir(follow_symlinks=False) and not process_alive(int(match.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _refuse_existing(folder: Path, name: str, output_dir: Path) -> None:

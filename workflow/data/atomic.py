@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from workflow.errors import CairnError, DataError
+from workflow.fileio import process_alive
 
 _FIX = "free some space, fix the permissions or choose another path (nothing was written)"
 _NAME_CHARS = 100  # of the output's name kept in its temp names, so a long name still fits NAME_MAX
@@ -139,7 +140,7 @@ def remove_stale_temps(path: Path) -> list[Path]:
         return removed
     for entry in entries:
         match = pattern.fullmatch(entry.name)
-        if match is None or _alive(int(match.group(1))):
+        if match is None or process_alive(int(match.group(1))):
             continue
         stale = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):
@@ -153,18 +154,6 @@ def remove_stale_temps(path: Path) -> list[Path]:
 
 def _prefix(path: Path) -> str:
     return f".{path.name[:_NAME_CHARS]}.{os.getpid()}."
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True  # another user's process (or an odd number): leave its files alone
-    return True
 
 
 @contextlib.contextmanager

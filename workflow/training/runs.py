@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from workflow.fileio import atomic_write_text
+from workflow.fileio import atomic_write_text, process_alive
 
 __all__ = ["MetricsLog", "Run", "RunState", "is_main_process", "last_run_summary", "list_runs", "new_run",
            "newest_unfinished", "runs_dir_of", "status_of"]
@@ -194,13 +194,7 @@ def _alive(state: RunState) -> bool:
     (another host, or a state file written before pids were recorded)."""
     if state.pid is None or state.host != socket.gethostname():
         return True
-    try:
-        os.kill(state.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+    return process_alive(state.pid)
 
 
 class MetricsLog:
