@@ -177,7 +177,8 @@ async def test_added_stories_follow_the_drafted_ones_and_need_a_step_that_has_st
     await ok(client, "choose", {"project": project, "option": "C"})
     added = await ok(client, "add_stories", {"project": project, "stories": [
         {"title": "Build the eval set", "description": "200 labelled tickets", "acceptance_criteria": ["reviewed"]}]})
-    assert added == {"added": 1}
+    assert added["added"] == 1
+    assert added["stories"][-1] == {"id": "TRAIN-S02", "title": "Build the eval set"}, "the new story's id"
     view = await ok(client, "current_step", {"project": project})
     assert [s["id"] for s in view["drafts"]["stories"]] == ["TRAIN-S01", "TRAIN-S02"]
     await ok(client, "choose", {"project": project, "option": "C"})

@@ -153,6 +153,9 @@ class DecisionResult(_Out):
 
 class StoriesResult(_Out):
     added: int
+    stories: list[dict[str, str]] = Field(default_factory=list, description=(
+        "The step's stories as drafted now, as {id, title}: ids follow the drafted stories, so a change "
+        "of answers may renumber them until Continue; empty while the step's answers are incomplete."))
 
 
 class ChooseResult(_Out):

@@ -267,7 +267,10 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
         def add() -> StoriesResult:
             items = [story.model_dump() for story in stories]
             result, _, _ = command(project, {"command": "stories", "stories": items})
-            return StoriesResult(added=int(result.get("added") or 0))
+            with ws.project(project) as session:
+                drafted = (session.visit_state().get("draft") or {}).get("stories") or []
+            return StoriesResult(added=int(result.get("added") or 0),
+                                 stories=[{"id": s["id"], "title": s["title"]} for s in drafted])
 
         return run(add)
 
