@@ -125,3 +125,10 @@ def test_weights_and_a_case_threshold_decide_a_pass_from_the_weighted_share() ->
     assert case_passed(checks, case.threshold)  # 3 of 4 = 0.75
     assert not case_passed(checks, None)  # without a threshold every check must pass
     assert not case_passed(checks, 0.8)
+
+
+def test_a_similar_assertion_without_a_reference_fails_and_its_threshold_is_a_similarity() -> None:
+    (check,) = check_outcome(Outcome(output="anything"), _case({"type": "similar"}))
+    assert not check.passed and "no reference text" in check.detail
+    with pytest.raises(ValueError, match="threshold"):
+        _case({"type": "similar", "value": "x", "threshold": 1.5})

@@ -185,6 +185,25 @@ def test_a_case_with_an_llm_judge_needs_a_judge_model(write_module: WriteModule,
         run_cases(resolve_target(f"{mod}:f"), cases, options=RunOptions(repeat=1))
 
 
+def test_a_similar_assertion_runs_the_real_embedding_model_and_needs_the_dense_extra(
+        write_module: WriteModule, write_cases, monkeypatch: pytest.MonkeyPatch) -> None:
+    mod = write_module("def answer(q):\n    return {'refund': 'Refunds take 5 business days to arrive.',"
+                       "\n            'ship': 'The capital of France is Paris.'}[q]\n")
+    cases = load_cases(write_cases([
+        {"id": "refund", "input": "refund", "expected": "The refund will arrive within five business days.",
+         "assertions": [{"type": "similar"}]},
+        {"id": "ship", "input": "ship", "assertions": [{"type": "similar", "value": "Your order has shipped.",
+                                                         "threshold": 0.5}]}]))
+    records = run_cases(resolve_target(f"{mod}:answer"), cases, options=RunOptions(repeat=1, concurrency=2))
+    assert [(r.case_id, r.passed) for r in records] == [("refund", True), ("ship", False)]
+    assert records[1].checks[0].detail.startswith("similarity ") and "< 0.50" in records[1].checks[0].detail
+    import workflow.knowledge.dense as dense
+
+    monkeypatch.setattr(dense, "installed", lambda: False)
+    with pytest.raises(ConfigError, match=r"case 'ship' \(line 2\) has a similar assertion.*cairn\[dense\]"):
+        run_cases(resolve_target(f"{mod}:answer"), cases[1:], options=RunOptions(repeat=1))
+
+
 def _counting_package(app_dir: Path, name: str) -> str:
     pkg = app_dir / name
     pkg.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from workflow.evaluation.cases import (
     NotContains,
     PythonCheck,
     Regex,
+    Similar,
 )
 from workflow.evaluation.targets import Outcome
 
@@ -200,6 +202,24 @@ def _judge(a: LlmJudge, output: Any, case: Case, judge: ChatModelLike | None) ->
     return Check(type="llm-judge", passed=verdict["pass"], detail=str(verdict.get("reason", ""))[:200])
 
 
+_EMBEDDING = threading.Lock()  # one encoder, shared by the run's worker threads
+
+
+def _similar(a: Similar, output: Any, case: Case) -> Check:
+    reference = a.value if a.value is not None else (None if case.expected is None else output_text(case.expected))
+    if not reference or not reference.strip():
+        return Check(type=a.type, passed=False, detail="no reference text: give the assertion a value or the "
+                                                       "case an expected")
+    from workflow.knowledge.dense import encoder
+
+    with _EMBEDDING:
+        vectors = encoder().encode([output_text(output), reference], threads=1)
+    similarity = float(vectors[0] @ vectors[1])
+    passed = similarity >= a.threshold
+    return Check(type=a.type, passed=passed,
+                 detail=f"similarity {similarity:.2f} {'>=' if passed else '<'} {a.threshold:.2f}")
+
+
 def _check(a: Assertion, outcome: Outcome, case: Case, judge: ChatModelLike | None) -> Check:
     check = _check_one(a, outcome, case, judge)
     return Check(type=check.type, passed=check.passed, detail=check.detail, weight=a.weight)
@@ -228,6 +248,8 @@ def _check_one(a: Assertion, outcome: Outcome, case: Case, judge: ChatModelLike 
         return _python(a, outcome.output, case)
     if isinstance(a, JsonSchema):
         return _json_schema(a, outcome.output)
+    if isinstance(a, Similar):
+        return _similar(a, outcome.output, case)
     return _judge(a, outcome.output, case, judge)
 
 

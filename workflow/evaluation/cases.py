@@ -28,6 +28,7 @@ __all__ = [
     "NotContains",
     "PythonCheck",
     "Regex",
+    "Similar",
     "canonical_json",
     "load_cases",
 ]
@@ -116,8 +117,18 @@ class LlmJudge(_Strict):
     rubric: str = Field(min_length=1)
 
 
+class Similar(_Strict):
+    """The output means much the same as `value` (the case's `expected` when omitted): the cosine
+    similarity of their all-MiniLM-L6-v2 embeddings (the `dense` extra) is at least `threshold`."""
+
+    type: Literal["similar"]
+    value: str | None = None
+    threshold: float = Field(default=0.75, gt=0, le=1)
+
+
 Assertion = Annotated[
-    Equals | Contains | NotContains | Regex | IsJson | JsonPath | JsonSchema | MaxLatency | LlmJudge | PythonCheck,
+    Equals | Contains | NotContains | Regex | IsJson | JsonPath | JsonSchema | MaxLatency | LlmJudge | PythonCheck
+    | Similar,
     Field(discriminator="type"),
 ]
 
@@ -156,6 +167,10 @@ class Case(_Strict):
     @property
     def uses_judge(self) -> bool:
         return any(isinstance(a, LlmJudge) for a in self.assertions)
+
+    @property
+    def uses_similarity(self) -> bool:
+        return any(isinstance(a, Similar) for a in self.assertions)
 
 
 def canonical_json(value: Any) -> str:

@@ -101,7 +101,8 @@ def run_cases(
 
     Cached outcomes are reused without calling the target. Records come back ordered by
     case, then repetition. Raises ConfigError when a case needs an LLM judge and none is
-    given, or when repeat/concurrency are below 1; a failing call is a failing record.
+    given, a similar assertion without the `dense` extra, or when repeat/concurrency are below 1;
+    a failing call is a failing record.
     """
     if options.repeat < 1:
         raise ConfigError(f"--repeat must be at least 1, got {options.repeat}")
@@ -114,6 +115,13 @@ def run_cases(
                 f"case '{needing[0].key}' (line {needing[0].line}) has an llm-judge assertion but no chat model "
                 "is configured: add an 'llm: {model: ...}' section to config.yaml or remove the assertion"
             )
+    similar = [c for c in cases if c.uses_similarity]
+    if similar:
+        from workflow.knowledge.dense import INSTALL_HINT, installed
+
+        if not installed():
+            raise ConfigError(f"case '{similar[0].key}' (line {similar[0].line}) has a similar assertion, which "
+                              f"embeds texts with all-MiniLM-L6-v2: {INSTALL_HINT}")
     done: dict[tuple[int, int], Record] = {}
     pending: list[tuple[int, int]] = []
     for repeat in range(options.repeat):
