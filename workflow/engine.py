@@ -4,6 +4,7 @@ and hand completion to `completion.commit_step`. Only `complete` writes files.""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ from workflow.review import (
 )
 from workflow.store import read_sidecar, today
 from workflow.tool_commands import ToolCommands
+
+# A path written by a pack into one of its phase folders, with something before the folder.
+_PACK_PATH = re.compile(r"[^\s`'\"()<>\[\]]+/(phase-\d[\w.-]*\w(?:/[^\s`'\"()<>\[\]]*\w)?)")
 
 
 class Engine(ToolCommands):
@@ -96,8 +100,29 @@ class Engine(ToolCommands):
         linked = {spec.section for spec in step.meta.form.values() if spec.section}
         for section in step.sections:
             if section.heading not in linked and section.text:
-                messages.append({"kind": "guidance", "heading": section.heading, "text": section.text})
+                messages.append({"kind": "guidance", "heading": section.heading,
+                                 "text": self.guidance_text(step_id, section.text)})
         return messages
+
+    def guidance_text(self, step_id: str, text: str, answers: dict[str, Any] | None = None) -> str:
+        """A guidance section with the `{name}` placeholders of BMAD packs filled in: the project's
+        name and user, `output_folder` (the folder of the projects, so that
+        `{output_folder}/{project_name}/...` names the real file), `planning_artifacts` and
+        `implementation_artifacts` (the project folder, where Cairn writes every document), and the
+        answers given so far; a path into a phase folder is shown where Cairn writes it.
+        Placeholders nothing fills stay as written."""
+        if "{" not in text:
+            return text
+        from workflow.bmad.markdown import key, substitute
+
+        values = {key(name): ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                  for name, value in self.env(step_id, answers or {}).items()
+                  if value not in (None, "", []) and not isinstance(value, dict)}
+        values.update(output_folder=str(self.project_dir.parent), planning_artifacts=str(self.project_dir),
+                      implementation_artifacts=str(self.project_dir))
+        # A pack path that its own settings resolved ({project-root}/_ai-output/NAME/phase-0-x/y.md)
+        # names the file where Cairn writes it: the project folder.
+        return _PACK_PATH.sub(lambda m: f"{self.project_dir}/{m.group(1)}", substitute(text, values))
 
     def consult_knowledge(self, step_id: str, answers: dict[str, Any] | None = None,
                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -157,7 +182,8 @@ class Engine(ToolCommands):
             if spec.section and not any(step.meta.form[n].section == spec.section for n in answers):
                 text = next((s.text for s in step.sections if s.heading == spec.section), "")
                 if text:
-                    messages.append({"kind": "guidance", "heading": spec.section, "text": text})
+                    messages.append({"kind": "guidance", "heading": spec.section,
+                                     "text": self.guidance_text(step.id, text, answers)})
             prefill = state.get("prefill") or {}
             default = self.with_defaults(step, answers).get(name) if spec.default_from else spec.default
             return {

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from tests.bmad.conftest import AI_LITE, walk_to
+from tests.bmad.conftest import AI_BODY, AI_LITE, walk_to
 from tests.conftest import FakeKnowledge, open_session, quiet_console
 from tests.test_cli import cairn
 from workflow.chat import StreamReader, run_chat
+from workflow.session import create_project
 from workflow.store import read_sidecar
 
 ALL_STEPS = ["1", "2a", "3", "4", "5", "6", "7"]
@@ -163,3 +164,24 @@ def test_scripted_mode_shows_each_section_before_its_questions_then_the_parsed_m
     assert "## 3. Constraints\n\n**Notes on Constraints**\n\nno PII leaves the EU\n" in document
     assert "- **architecture:** hybrid" in document
     assert document.startswith('---\nproject_name: "b"\nuser_name: "tester"\n') and 'stepsCompleted: ["1"]' in document
+
+
+def test_guidance_placeholders_name_the_projects_real_files_in_chat_and_over_mcp(out: Path) -> None:
+    from workflow.mcp.views import current_step
+
+    create_project(out, "demo", user="tester", pack_ref=str(AI_BODY))
+    console, buffer = quiet_console()
+    session = open_session(out, "demo")
+    try:
+        run_chat(session, console, StreamReader(io.StringIO(""), console))
+        view = current_step(session, session.current(), session.visit_state())
+    finally:
+        session.close()
+    # The pack says `{output_folder}/{project_name}/sidecar.yaml` and, resolved by its config.yaml,
+    # `{project-root}/_ai-output/demo/phase-0-scoping/business-requirements.md`.
+    document = f"{out / 'demo'}/phase-0-scoping/business-requirements.md"
+    shown = "".join(buffer.getvalue().split())  # the terminal wraps long lines, even inside a path
+    assert document in shown and "_ai-output" not in shown
+    guidance = " ".join(g["text"] for g in view["guidance"])
+    assert f"{out / 'demo'}/sidecar.yaml" in guidance and document in guidance
+    assert "{output_folder}" not in guidance and "{project_name}" not in guidance

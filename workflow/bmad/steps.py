@@ -103,6 +103,10 @@ def assign_ids(steps: list[StepFile], table_ids: dict[str, str], report: Report)
         step.id = step_id
 
 
+SESSION_VALUES = frozenset({"output_folder", "planning_artifacts", "implementation_artifacts", "project_name",
+                            "user_name"})
+
+
 def derive(step: StepFile, config: BmadConfig, entry: TableEntry | None, personas: set[str],
            report: Report, template_dirs: list[Path] | None = None) -> None:
     """Fill in everything that depends on this file alone."""
@@ -112,7 +116,10 @@ def derive(step: StepFile, config: BmadConfig, entry: TableEntry | None, persona
     lines = scan(step.body)
     parsed = parse_menu(lines)
     step.knowledge, query_lines = parse_queries(lines, file, report)
-    step.guidance = read_guidance(lines, parsed.lines | query_lines, values)
+    # Where documents go and whose project it is are the session's: those placeholders stay in the
+    # guidance and are filled when it is shown (Engine.guidance_text).
+    step.guidance = read_guidance(lines, parsed.lines | query_lines,
+                                  {k: v for k, v in values.items() if k not in SESSION_VALUES})
     step.phase = _phase(step, config, report)
     step.skip_when = _skip(step, config, entry, report)
     step.agent = _agent(step, entry, personas, report)

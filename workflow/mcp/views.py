@@ -45,7 +45,8 @@ def current_step(session: Session, prompt: dict[str, Any], state: dict[str, Any]
         "persona": {"name": persona.name if persona else step.meta.agent, "role": persona.title if persona else "",
                     "style": persona.style if persona else ""},
         "description": step.meta.description,
-        "guidance": [{"heading": s.heading, "text": s.text} for s in step.sections if s.text],
+        "guidance": [{"heading": s.heading, "text": engine.guidance_text(step.id, s.text, answers)}
+                     for s in step.sections if s.text],
         "form": {"schema": schema, "answers": answers, "previous": dict(state.get("prefill") or {})},
         "context": context,
         "knowledge": knowledge,
