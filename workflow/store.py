@@ -73,9 +73,10 @@ def require_project(output_dir: Path, name: str) -> Path:
 def create_project_folder(output_dir: Path, name: str, build: Callable[[Path], None]) -> Path:
     """Create output/NAME atomically: `build(folder)` fills a hidden temporary folder beside it,
     which is then renamed into place, so a concurrent `cairn new NAME` or a kill never leaves a
-    half-made project (the hidden folder of a killed build goes at the next `cairn new NAME`). An empty folder, or the leftovers of a project created half by an older
-    Cairn (no sidecar, no decisions), is replaced. Raises ProjectError (it exists; a folder that is
-    not a project) and DiskError."""
+    half-made project (the hidden folder of a killed build goes at the next `cairn new NAME`).
+    An empty folder, or the leftovers of a project created half by an older Cairn (no sidecar, no
+    decisions), is replaced. Raises ProjectError (it exists; a folder that is not a project) and
+    DiskError."""
     folder = project_dir(output_dir, name)
     _refuse_existing(folder, name, output_dir)
     with disk_errors(output_dir):
