@@ -160,7 +160,7 @@ class _Chain:
     digits: int
     ip: bool  # three dots: may hold an IP
     phone: bool  # may be a phone number as a whole
-    card: bool  # 12 digits or more with a run of four: may hold a card number
+    card: bool  # 12 digits or more, a run of 12 to 19 or of four among them: may hold a card number
 
 
 def _chains(raw: np.ndarray, dpos: np.ndarray) -> list[_Chain]:
@@ -210,8 +210,8 @@ def _chains(raw: np.ndarray, dpos: np.ndarray) -> list[_Chain]:
     later_singles = per_chain(single) - single[starts]
     dots = per_chain(dot_link, links=True)
     brackets = per_chain(paren_link, links=True) > 0
-    # A card is one run of 12 to 19 digits or starts with a group of four: it needs a run of four.
-    card = (count >= 12) & (per_chain(length >= 4) > 0)
+    # A card is a whole run of 12 to 19 digits or starts with a group of exactly four.
+    card = (count >= 12) & (per_chain(((length >= 12) & (length <= 19)) | (length == 4)) > 0)
     first, last = run_first[starts], run_last[ends]
     before = raw[np.maximum(first - 1, 0)]
     escaped = (raw[np.maximum(first - 2, 0)] == ord("\\")) & np.isin(before, list(b"nrt"))  # a JSON "\n"
@@ -237,15 +237,14 @@ def _chains(raw: np.ndarray, dpos: np.ndarray) -> list[_Chain]:
 def _after_phone_word(raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Whether a phone word (`_PHONE_WORDS`) is among the `_WORD_REACH` bytes before each start:
     the contexts are laid out as rows of one bytes object, searched once for each word."""
-    if starts.size == 0:
-        return np.zeros(0, dtype=bool)
-    offsets = starts[:, None] + np.arange(-_WORD_REACH, 1)
-    rows = raw[np.maximum(offsets, 0)]
-    rows[offsets < 0] = 0
-    rows[:, -1] = ord("\n")  # the last column (the first digit) separates the rows
     hit = np.zeros(starts.size, dtype=bool)
-    for at in _phone_words(rows.tobytes().lower()):
-        hit[at // (_WORD_REACH + 1)] = True
+    for begin in range(0, starts.size, _ROWS):  # in slices: a file of nothing but ids has many
+        offsets = starts[begin:begin + _ROWS, None] + np.arange(-_WORD_REACH, 1)
+        rows = raw[np.maximum(offsets, 0)]
+        rows[offsets < 0] = 0
+        rows[:, -1] = ord("\n")  # the last column (the first digit) separates the rows
+        for at in _phone_words(rows.tobytes().lower()):
+            hit[begin + at // (_WORD_REACH + 1)] = True
     return hit
 
 
@@ -272,6 +271,7 @@ _PHONE_WORDS = tuple(word.encode() for word in (
     "phone", "tel", "telefon", "call", "mobile", "cell", "fax", "sms", "whatsapp", "contact", "reach", "dial",
     "电话", "手机", "電話"))
 _WORD_REACH = 40
+_ROWS = 16_384
 
 
 def plausible_phone(value: str, chain_digits: int, before: bytes = b"", after: bytes = b"") -> bool:
