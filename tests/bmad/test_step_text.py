@@ -198,3 +198,18 @@ def test_a_boxed_summary_and_the_menu_handling_options_are_not_menu_items() -> N
     step = load_pack(AI_BODY).step("4")
     assert [(m.key, m.action) for m in step.meta.menu] == [("R", "review"), ("A", "revise"), ("C", "continue")]
     assert "Keep the verdict short" not in "".join(s.text for s in step.sections[:-1]), "notes for the agent"
+
+
+def test_project_root_is_found_from_the_installed_layout_and_fills_the_packs_own_paths(tmp_path: Path) -> None:
+    import shutil
+
+    installed = tmp_path / "repo" / "workflows" / "ai-body"  # where the pack's workflow_path says it lives
+    shutil.copytree(AI_BODY, installed)
+    text = " ".join(s.text for step in load_pack(str(installed)).steps.values() for s in step.sections)
+    persona = f"{tmp_path / 'repo'}/workflows/ai-body/agents/analyst.md"
+    assert persona in text and (installed / "agents" / "analyst.md").is_file()
+    assert "{project-root}" not in text
+    elsewhere = tmp_path / "copied" / "ai-body"  # copied away from that layout: left as the pack wrote it
+    shutil.copytree(AI_BODY, elsewhere)
+    text = " ".join(s.text for step in load_pack(str(elsewhere)).steps.values() for s in step.sections)
+    assert "{project-root}/workflows/ai-body/agents/analyst.md" in text

@@ -78,7 +78,8 @@ def read_config(workflow_root: Path, report: Report) -> BmadConfig:
         name, version, title = name or found[0], version or found[1], title or found[2]
         start_refs += found[3]
         mentioned += found[4]
-    values = {**{key(k): v for k, v in customize_values(workflow_root, report).items()}, **_values(raw)}
+    values = {**{key(k): v for k, v in customize_values(workflow_root, report).items()},
+              **_values(raw, _folders(workflow_root, raw))}
     start_refs += [str(raw[k]) for k in _START_KEYS if isinstance(raw.get(k), str)]
     return BmadConfig(
         name=name or _text(raw.get("name")),
@@ -127,9 +128,26 @@ def _workflow_md(file: Path, report: Report) -> tuple[str | None, str | None, st
             _text(meta.get("title")) or title or _text(meta.get("description")), refs, mentioned)
 
 
-def _values(raw: dict[str, Any]) -> dict[str, str]:
-    """Scalar settings and `paths` entries, with placeholders between them resolved."""
-    values: dict[str, str] = {}
+def _folders(workflow_root: Path, raw: dict[str, Any]) -> dict[str, str]:
+    """Where the pack is: `installed_path` is the workflow's own folder, and `project-root` the
+    folder that an `installed_path`/`workflow_path` setting such as `{project-root}/workflows/x`
+    leads from to it (unknown when the pack was copied elsewhere)."""
+    root = workflow_root.resolve()
+    folders = {"installed_path": str(root)}
+    paths: dict[str, Any] = raw["paths"] if isinstance(raw.get("paths"), dict) else {}
+    for name in ("installed_path", "workflow_path"):
+        value = raw.get(name) or paths.get(name)
+        if isinstance(value, str) and value.startswith("{project-root}/"):
+            tail = Path(value.removeprefix("{project-root}/").strip("/")).parts
+            if tail and ".." not in tail and root.parts[-len(tail):] == tail:
+                folders["project_root"] = str(root.parents[len(tail) - 1])
+                break
+    return folders
+
+
+def _values(raw: dict[str, Any], folders: dict[str, str] | None = None) -> dict[str, str]:
+    """Scalar settings and `paths` entries (over `folders`), with placeholders between them resolved."""
+    values: dict[str, str] = dict(folders or {})
     for name, value in raw.items():
         if isinstance(value, str | int | float | bool):
             values[key(str(name))] = str(value)
