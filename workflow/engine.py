@@ -109,9 +109,10 @@ class Engine(ToolCommands):
         name and user, `output_folder` (the folder of the projects, so that
         `{output_folder}/{project_name}/...` names the real file), `planning_artifacts` and
         `implementation_artifacts` (the project folder, where Cairn writes every document), and the
-        answers given so far; a path into a phase folder is shown where Cairn writes it.
+        answers given so far; in a BMAD pack, a path into a phase folder is shown where Cairn writes it.
         Placeholders nothing fills stay as written."""
-        if "{" not in text:
+        bmad = self.pack.style == "bmad"
+        if "{" not in text and not bmad:
             return text
         from workflow.bmad.markdown import key, substitute
 
@@ -120,9 +121,10 @@ class Engine(ToolCommands):
                   if value not in (None, "", []) and not isinstance(value, dict)}
         values.update(output_folder=str(self.project_dir.parent), planning_artifacts=str(self.project_dir),
                       implementation_artifacts=str(self.project_dir))
-        # A pack path that its own settings resolved ({project-root}/_ai-output/NAME/phase-0-x/y.md)
+        text = substitute(text, values)
+        # A BMAD path that its own settings resolved ({project-root}/_ai-output/NAME/phase-0-x/y.md)
         # names the file where Cairn writes it: the project folder.
-        return _PACK_PATH.sub(lambda m: f"{self.project_dir}/{m.group(1)}", substitute(text, values))
+        return _PACK_PATH.sub(lambda m: f"{self.project_dir}/{m.group(1)}", text) if bmad else text
 
     def consult_knowledge(self, step_id: str, answers: dict[str, Any] | None = None,
                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
