@@ -118,7 +118,9 @@ def _write_skip_record(pack: Pack, step: Step, sidecar: dict[str, Any], outcome:
                "reason": outcome.get("reason", ""), "today": today(),
                "project": {"name": sidecar.get("project_name"), "user": sidecar.get("user_name")},
                "architecture": sidecar.get("architecture")}
-    if template.is_file():
+    if step.skip_text:  # the pack's own record, as its skip section shows it (plain text, never a template)
+        text = f"{step.skip_text}\n\nSkipped on {today()}. **Reason:** `{context['reason']}`\n"
+    elif template.is_file():
         text = render_template(template, context)
     else:
         text = (f"# {step.title}: SKIPPED\n\nThis step was skipped on {today()}.\n\n"

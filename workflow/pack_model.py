@@ -198,6 +198,8 @@ class Step:
     rel: str  # path relative to the pack's steps folder, e.g. "2-training/step-05-....md"
     sections: tuple[Section, ...]
     next_rules: tuple[NextRule, ...]  # `step` resolved to step ids
+    # What the skip record says when the pack shows it (a BMAD skip section's block), as plain text.
+    skip_text: str | None = None
 
     @property
     def id(self) -> str:

@@ -279,7 +279,7 @@ def _resolve_next(step: Step, by_rel: dict[str, Step], by_id: dict[str, Step],
                             "to steps/ (e.g. 2-training/step-05-....md)")
             continue
         resolved.append(NextRule(when=rule.when, step=target.id))
-    return Step(meta=step.meta, file=step.file, rel=step.rel, sections=step.sections,
+    return Step(meta=step.meta, file=step.file, rel=step.rel, sections=step.sections, skip_text=step.skip_text,
                 next_rules=tuple(resolved))
 
 

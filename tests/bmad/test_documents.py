@@ -87,6 +87,7 @@ def test_rag_only_writes_the_skip_record_where_the_pack_says(out: Path) -> None:
     assert sidecar["steps"]["3"] == "skipped"
     record = (project / "phase-2-training" / "SKIPPED.md").read_text(encoding="utf-8")
     assert "SKIPPED" in record and "architecture == 'rag-only'" in record
+    assert record.startswith("# Step 3: Training Plan\n**Status:** SKIPPED\n"), "the record the pack's block shows"
     assert not (project / "phase-2-training" / "training-spec.md").exists()
 
 

@@ -359,4 +359,5 @@ def _build(step: StepFile, rules: list[NextRule], steps: list[StepFile],
         for err in exc.errors():
             report.error(step.file, ".".join(str(p) for p in err["loc"]), f"cannot be derived: {err['msg']}")
         return None
-    return Step(meta=meta, file=step.file, rel=step.rel, sections=guidance.sections, next_rules=tuple(rules))
+    return Step(meta=meta, file=step.file, rel=step.rel, sections=guidance.sections, next_rules=tuple(rules),
+                skip_text=step.skip_text if step.skip_when and record == step.skip_record else None)

@@ -39,6 +39,7 @@ class Outputs:
     paths: list[str]
     template: Path | None  # the pack's own template for the first document
     skip_record: str | None  # where the skip section writes its record
+    skip_text: str | None = None  # the record as the skip section shows it (its fenced block)
 
 
 def find_outputs(*, file: Path, meta: Mapping[str, Any], lines: list[Line], values: Mapping[str, str],
@@ -48,7 +49,7 @@ def find_outputs(*, file: Path, meta: Mapping[str, Any], lines: list[Line], valu
     raw = next((meta[k] for k in _OUTPUT_KEYS if meta.get(k)), None)
     refs = [r for r in (raw if isinstance(raw, list) else [raw] if raw else [])]
     where = "outputFile"
-    skip_ref = _skip_ref(lines)
+    skip_ref, skip_text = _skip_ref(lines)
     if not refs:
         refs, where = _body_refs(lines), "body"
     paths: list[str] = []
@@ -60,7 +61,8 @@ def find_outputs(*, file: Path, meta: Mapping[str, Any], lines: list[Line], valu
         if path is not None and path not in paths:
             paths.append(path)
     skip = project_path(skip_ref, values, phase, file, "skip", report) if skip_ref else None
-    return Outputs(paths=paths, template=_template(file, meta, lines, values, template_dirs, report), skip_record=skip)
+    return Outputs(paths=paths, template=_template(file, meta, lines, values, template_dirs, report), skip_record=skip,
+                   skip_text=substitute(skip_text, values) if skip and skip_text else None)
 
 
 def project_path(ref: str, values: Mapping[str, str], phase: str, file: Path, where: str,
@@ -112,15 +114,31 @@ def _body_refs(lines: list[Line]) -> list[str]:
     return refs
 
 
-def _skip_ref(lines: list[Line]) -> str | None:
-    """`Create `…`` in a section whose heading mentions skipping: the pack's own skip record."""
-    for line, current in _trail(lines):
+def _skip_ref(lines: list[Line]) -> tuple[str | None, str | None]:
+    """`Create `…`` in a section whose heading mentions skipping: the pack's own skip record, and
+    the fenced block that follows it in that section (what the record says), if any."""
+    trail = _trail(lines)
+    for index, (line, current) in enumerate(trail):
         if line.fenced or "skip" not in current.lower():
             continue
         match = _CREATE.search(line.text) or _SAVE.search(line.text)
         if match:
-            return (match.group(1) or match.group(2) or "").strip() or None
-    return None
+            return (match.group(1) or match.group(2) or "").strip() or None, _fenced_after(trail[index + 1:], current)
+    return None, None
+
+
+def _fenced_after(trail: list[tuple[Line, str]], section: str) -> str | None:
+    """The first fenced block among the next lines of the same section."""
+    block: list[str] = []
+    for line, current in trail:
+        if not current.startswith(section.split(" / ")[0]):
+            break
+        if line.fenced:
+            block.append(line.text)
+        elif block:
+            break
+    inside = block[1:-1] if len(block) >= 2 else []
+    return "\n".join(inside).strip() or None
 
 
 def _template(file: Path, meta: Mapping[str, Any], lines: list[Line], values: Mapping[str, str],

@@ -60,6 +60,7 @@ class StepFile:
     values: dict[str, str] = field(default_factory=dict)  # placeholder values: config, then frontmatter
     template: Path | None = None  # the pack's own template of the first output
     skip_record: str | None = None  # where the pack's skip section writes its record
+    skip_text: str | None = None  # and what that record says (the block the section shows)
     gates: Gates | None = None  # decisions, stories and conditions (set by the loader)
 
 
@@ -128,6 +129,7 @@ def derive(step: StepFile, config: BmadConfig, entry: TableEntry | None, persona
     found = find_outputs(file=file, meta=meta, lines=lines, values=values, phase=step.phase,
                          template_dirs=template_dirs or [], report=report)
     step.outputs, step.template, step.skip_record = found.paths, found.template, found.skip_record
+    step.skip_text = found.skip_text
     step.lines, step.values = lines, values
     step.menu, step.skippable = _menu(step, parsed, report)
     if "continueStepFile" in meta:
