@@ -404,6 +404,12 @@ class Engine(ToolCommands):
             return "knowledge", {"outbox": []}
         if item.action == "skip":
             return "complete", {"outcome": {"kind": "user_skip", "reason": "skipped by the user"}, "outbox": []}
+        if item.action == "party":  # a chat front end plays the guests itself; this is for the others
+            guests = self.pack.guests(step)
+            names = ", ".join(f"{p.name} ({p.title})" for p in guests) or "-"
+            return "menu", {"outbox": [{"kind": "info", "text": t("party_needs_model", self.language, names=names),
+                                        "personas": [{"name": p.name, "title": p.title, "style": p.style,
+                                                      "principles": list(p.principles)} for p in guests]}]}
         return "menu", {"outbox": [{"kind": "progress", "rows": summary.progress_rows(self.pack, self.sidecar())}]}
 
     def _take_confirmation(self, state: dict[str, Any], text: str) -> tuple[str, dict[str, Any]]:

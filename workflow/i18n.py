@@ -32,6 +32,8 @@ _CATALOG: dict[str, dict[str, str]] = {
         "choose_option": "Choose an option: {keys}",
         "unknown_option": "Unknown option '{text}'. Choose one of: {keys}.",
         "noted": "Noted on this step.",
+        "party_needs_model": ("Party Mode brings the pack's other personas in ({names}); they are played by a chat "
+                              "model: add `llm:` to config.yaml and run `cairn chat` again."),
         "cannot_complete": "This step cannot be completed yet.",
         "revising": "Revising this step: press Enter to keep an earlier answer.",
         "cannot_skip": "This step cannot be skipped.",
@@ -94,6 +96,9 @@ _CATALOG: dict[str, dict[str, str]] = {
         "choose_option": "選択肢を選んでください: {keys}",
         "unknown_option": "'{text}' は選択肢にありません。次から選んでください: {keys}。",
         "noted": "このステップのメモとして記録しました。",
+        "party_needs_model": ("パーティーモードではパックの他のペルソナ({names})が参加します。"
+                              "チャットモデルが演じるため、config.yaml に `llm:` を追加して "
+                              "`cairn chat` をもう一度実行してください。"),
         "cannot_complete": "このステップはまだ完了できません。",
         "revising": "このステップを見直します。以前の回答を残すには Enter を押してください。",
         "cannot_skip": "このステップはスキップできません。",

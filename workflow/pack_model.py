@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from workflow.knowledge.protocol import KNOWLEDGE_TOOLS
 
 FieldType = Literal["str", "text", "int", "float", "bool", "choice", "multi", "list", "path"]
-MenuAction = Literal["continue", "revise", "requery", "progress", "skip", "review"]
+MenuAction = Literal["continue", "revise", "requery", "progress", "skip", "review", "party"]
 Severity = Literal["block", "confirm", "note"]
 OUTPUT_SCHEMAS = ("TrainingSpec",)
 
@@ -235,6 +235,10 @@ class Pack:
 
     def order(self) -> list[str]:
         return list(self.steps)
+
+    def guests(self, step: Step) -> list[Persona]:
+        """The personas who join a step's Party Mode: every other one of the pack, in pack order."""
+        return [p for key, p in self.personas.items() if key != step.meta.agent]
 
     def phases(self) -> list[str]:
         seen: list[str] = []

@@ -167,7 +167,10 @@ class ToolCommands:
 
 _CHOICE_MESSAGES = {"revise": "Reopened this step's questions; earlier answers are kept unless changed.",
                     "requery": "Re-queried the knowledge base.", "progress": "Progress of every step.",
-                    "skip": "", "continue": "", "review": "The drafts are in current_step's `drafts`."}
+                    "skip": "", "continue": "", "review": "The drafts are in current_step's `drafts`.",
+                    "party": "Party Mode: speak as each persona in `personas` in turn, in their own voice, about "
+                             "this step's answers and drafts (what they would question or add, one risk each); "
+                             "change no value yourself: the user decides, and a point they keep goes in as a note."}
 
 
 def _choice_result(item: MenuItem, goto: str, update: dict[str, Any]) -> dict[str, Any]:
@@ -176,6 +179,9 @@ def _choice_result(item: MenuItem, goto: str, update: dict[str, Any]) -> dict[st
     refusal = next((m for m in outbox if m.get("kind") == "refusal"), None)
     result: dict[str, Any] = {"advanced": goto == "complete", "missing": list(refusal["missing"]) if refusal else [],
                               "message": refusal["text"] if refusal else _CHOICE_MESSAGES[item.action]}
+    guests = next((m["personas"] for m in outbox if "personas" in m), None)
+    if guests is not None:
+        result["personas"] = guests
     rows = next((m["rows"] for m in outbox if m.get("kind") == "progress"), None)
     if rows is not None:
         result["progress"] = [{"id": r["id"], "title": r["title"], "status": r["status"]} for r in rows]

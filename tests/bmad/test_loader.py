@@ -75,8 +75,8 @@ def test_knowledge_calls_come_from_endpoint_lines_and_unknown_endpoints_warn() -
 def test_menus_map_letters_and_commands_and_warn_about_letters_without_an_action() -> None:
     pack = load_pack(AI_LITE)
     menu = {m.key: m.action for m in pack.step("2a").meta.menu}
-    assert menu == {"A": "revise", "H": "revise", "P": "progress", "C": "continue", "*status": "progress"}
-    assert any("*party-mode" in w and "takes a chat model: not offered here" in w for w in pack.warnings)
+    assert menu == {"A": "revise", "H": "revise", "P": "progress", "C": "continue", "*status": "progress",
+                    "*party-mode": "party"}
     assert {m.key: m.action for m in pack.step("5").meta.menu}["R"] == "requery"
     assert any("[H] 'Help with the terms' has no Cairn action" in w for w in pack.warnings)
     assert "MENU" not in pack.step("2a").guidance() and "[C]" not in pack.step("6").guidance()

@@ -137,8 +137,8 @@ def test_a_choice_the_conditions_read_is_asked_where_the_pack_asks_it() -> None:
 def test_advanced_elicitation_and_party_mode_keep_their_bmad_meaning() -> None:
     pack = load_pack(AI_BODY)
     menu = [(m.key, m.label, m.action) for m in pack.step("1").meta.menu]
-    assert menu == [("A", "Advanced Elicitation", "revise"), ("C", "Continue to Step 2", "continue")]
-    assert any("[P] 'Party Mode' brings other agents into the conversation" in w for w in pack.warnings)
+    assert menu == [("A", "Advanced Elicitation", "revise"), ("P", "Party Mode", "party"),
+                    ("C", "Continue to Step 2", "continue")]
     assert [(m.key, m.action) for m in pack.step("2").meta.menu] == [
         ("R", "requery"), ("A", "revise"), ("P", "progress"), ("C", "continue")], "[P] View progress stays"
 

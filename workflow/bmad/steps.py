@@ -209,9 +209,7 @@ def _menu(step: StepFile, parsed: ParsedMenu, report: Report) -> tuple[list[Menu
     items = []
     for item in parsed.items:
         if item.needs_model:
-            report.warn(step.file, "menu", f"[{item.key}] '{item.label}' brings other agents into the conversation, "
-                        "which takes a chat model: not offered here (over MCP the assistant may run it while the "
-                        "step is open; the engine still gates Continue)")
+            items.append(MenuItem(key=item.key, label=item.label, action="party"))
             continue
         if item.guessed:
             report.warn(step.file, "menu", f"[{item.key}] '{item.label}' has no Cairn action; it reopens the "

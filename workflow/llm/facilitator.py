@@ -19,7 +19,7 @@ from workflow.llm.failures import ModelFailure, failure
 from workflow.llm.prompting import DOC_TOKENS, Prompt, Role, build_prompt, count_tokens
 from workflow.llm.proposal import Proposal, check_proposal, field_spec, python_type, raw_payload
 from workflow.llm.usage import Usage, from_message
-from workflow.pack_model import FormField, Pack, Step
+from workflow.pack_model import FormField, Pack, Persona, Step
 from workflow.store import read_sidecar
 
 OPEN_TASK = ("Open this step in character: greet the user in one sentence, say what this step settles, "
@@ -27,6 +27,9 @@ OPEN_TASK = ("Open this step in character: greet the user in one sentence, say w
 PROPOSE_TASK = ("Fill in the open fields from what the user said in this conversation. Use null for any "
                 "field the user has not answered; never guess a value they did not give. Reply with one JSON "
                 "object whose keys are these field names:\n{fields}")
+PARTY_TASK = ("Party Mode: another expert joins this step. Speak now as {name}, {title}, not as yourself{style}. "
+              "In at most four sentences, say from that role what you would question or add to this step's answers "
+              "so far, and one risk you see. Do not decide for the user, change no value, ask at most one question.")
 DRAFT_TASK = ("Write the document {path} for this step. Start from the engine's draft below: keep its "
               "headings, tables, ids and every fact in it; improve the wording with what the user said in "
               "this conversation; add no number or decision the user did not give. Reply with the markdown "
@@ -213,6 +216,22 @@ class LlmFacilitator:
             payload = parsed.model_dump() if isinstance(parsed, BaseModel) else dict(parsed)
             malformed = None
         return check_proposal(step, open_fields, payload, malformed)
+
+    def party(self, visit: dict[str, Any], guest: Persona, *, write: Callable[[str], None]) -> str:
+        """One Party Mode turn: `guest`, another persona of the pack, gives its view of the step
+        so far, streamed. The conversation keeps it under the guest's name, so the step's own
+        persona (and the proposal) see what was said."""
+        traits = ([f"style: {guest.style}"] if guest.style else []) + (
+            [f"principles: {'; '.join(guest.principles)}"] if guest.principles else [])
+        style = f" ({'; '.join(traits)})" if traits else ""
+        task = PARTY_TASK.format(name=guest.name, title=guest.title, style=style)
+        prompt = self._prompt(visit, open_fields=[], section=None, history=self.history, task=task,
+                              doc_tokens=CONVERSE_DOC_TOKENS)
+        text = self._stream(prompt, write)
+        if text.strip():
+            self.history = [*self.history, ("ai", f"{guest.name} ({guest.title}): {text.strip()}")]
+            self._save_history()
+        return text
 
     def draft(self, visit: dict[str, Any], *, path: str, engine_draft: str, request: str | None,
               write: Callable[[str], None]) -> str:

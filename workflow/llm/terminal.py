@@ -23,6 +23,8 @@ from workflow.session import Session
 
 HELP = ("Talk with {who}. Enter on an empty line (or /propose) fills the form from the conversation; "
         "/form answers the questions directly; /scripted stops using the model.")
+PARTY_ALONE = "Party Mode: this pack has no other persona to bring in."
+PARTY_DONE = "Party Mode is over: type a point you want to keep (it is noted on this step), or a menu key."
 MENU_HELP = "Type a menu key; /ask TEXT asks {who}; any other text is kept as a note for this step."
 PAGE_LINES = 60  # a draft longer than this many lines is shown a page at a time
 
@@ -238,8 +240,27 @@ class _Loop:
                 self.say(lambda: self.fac.reply(visit, open_fields=[], section=None, user_text=question,
                                                 write=self.write), prompt["step"])
             return self.session.current()
+        party = next((m for m in prompt["menu"] if m["action"] == "party"
+                      and m["key"].upper() == command.upper().lstrip("[").rstrip("]")), None)
+        if party is not None:
+            self.party(prompt)
+            return self.session.current()
         # Keys go to the engine, and so does any other text: the engine keeps it as a note (DESIGN 4).
         return self.session.send(line)
+
+    def party(self, prompt: dict[str, Any]) -> None:
+        """Party Mode: each other persona of the pack gives its view in turn. Nothing is recorded;
+        a point the user wants to keep is typed at the menu as a note."""
+        step = self.fac.pack.step(prompt["step"]["id"])
+        guests = self.fac.pack.guests(step)
+        if not guests:
+            self.console.print(f"[dim]{escape(PARTY_ALONE)}[/]", highlight=False)
+            return
+        visit = self.session.visit()
+        for guest in guests:
+            self.say(lambda g=guest: self.fac.party(visit, g, write=self.write),
+                     {**prompt["step"], "persona": f"{guest.icon} {guest.name}".strip()})
+        self.console.print(f"[dim]{escape(PARTY_DONE)}[/]", highlight=False)
 
     def documents_to_review(self) -> list[tuple[str, str]]:
         visit = self.session.visit()

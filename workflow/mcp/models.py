@@ -164,6 +164,8 @@ class ChooseResult(_Out):
     missing: list[str]
     message: str
     progress: list[StepRow] | None = None
+    personas: list[dict[str, Any]] | None = Field(default=None, description=(
+        "Party Mode: the personas to speak as, in turn, with their title, style and principles."))
 
 
 class KnowledgeResult(BaseModel):

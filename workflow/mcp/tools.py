@@ -307,7 +307,7 @@ def register_tools(server: MCPServer, ws: Workspace) -> None:
             message = views.finished_message(prompt) if advanced else str(result.get("message") or "")
             return ChooseResult(advanced=advanced, step=now, missing=[] if advanced else list(result.get("missing")
                                                                                                 or missing),
-                                message=message, progress=result.get("progress"))
+                                message=message, progress=result.get("progress"), personas=result.get("personas"))
 
         return run(take)
 
