@@ -27,7 +27,7 @@ OPEN_TASK = ("Open this step in character: greet the user in one sentence, say w
 PROPOSE_TASK = ("Fill in the open fields from what the user said in this conversation. Use null for any "
                 "field the user has not answered; never guess a value they did not give. Reply with one JSON "
                 "object whose keys are these field names:\n{fields}")
-PARTY_TASK = ("Party Mode: another expert joins this step. Speak now as {name}, {title}, not as yourself{style}. "
+PARTY_TASK = ("Party Mode: another expert joins this step. Speak now as {name}, {title}{style}, not as yourself. "
               "In at most four sentences, say from that role what you would question or add to this step's answers "
               "so far, and one risk you see. Do not decide for the user, change no value, ask at most one question.")
 DRAFT_TASK = ("Write the document {path} for this step. Start from the engine's draft below: keep its "
