@@ -316,7 +316,7 @@ def test_the_hidden_build_of_a_killed_new_is_removed_by_the_next_new(out: Path) 
     child.send_signal(signal.SIGKILL)
     child.wait()
     (left,) = [p for p in out.iterdir() if p.name.startswith(".crash.")]
-    live = out / f".crash.{os.getpid()}.0123abcd.new"  # a build of this process, still running
+    live = out / f".crash.{os.getpid()}.0123abcd.tmp"  # a build of this process, still running
     live.mkdir()
     create_project(out, "crash", user="u", pack_ref=str(MINI))
     assert read_sidecar(out / "crash")["project_name"] == "crash"

@@ -7,7 +7,6 @@ import copy
 import errno
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,12 +16,12 @@ from typing import Any
 
 import yaml
 
+from workflow.data.atomic import temp_folder
 from workflow.errors import LockedError, ProjectError, SidecarError, UnreadableFileError, UnsafePathError
 from workflow.fileio import (
     append_project_file,
     disk_errors,
     open_project_file,
-    process_alive,
     project_folder,
     read_text_checked,
     safe_to_read,
@@ -81,9 +80,7 @@ def create_project_folder(output_dir: Path, name: str, build: Callable[[Path], N
     _refuse_existing(folder, name, output_dir)
     with disk_errors(output_dir):
         output_dir.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_builds(output_dir, name)
-        tmp = output_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.new"
-        tmp.mkdir()
+        tmp = temp_folder(folder)  # first removing the hidden builds of killed `cairn new NAME` runs
     try:
         with disk_errors(folder):
             build(tmp)
@@ -100,16 +97,6 @@ def create_project_folder(output_dir: Path, name: str, build: Callable[[Path], N
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
-
-
-def _remove_abandoned_builds(output_dir: Path, name: str) -> None:
-    """Delete the hidden build folders of `cairn new NAME` runs that were killed (their process is
-    gone); a build still running is left alone."""
-    pattern = re.compile(re.escape(f".{name}.") + r"(\d+)\.[0-9a-f]{8}\.new")
-    for entry in os.scandir(output_dir):
-        match = pattern.fullmatch(entry.name)
-        if match and entry.is_dir(follow_symlinks=False) and not process_alive(int(match.group(1))):
-            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _refuse_existing(folder: Path, name: str, output_dir: Path) -> None:
@@ -381,7 +368,7 @@ def list_projects(output_dir: Path) -> list[dict[str, Any]]:
     if not output_dir.is_dir():
         return rows
     for child in sorted(output_dir.iterdir()):
-        if child.name.startswith(".") or not (child / SIDECAR).is_file():  # `.NAME.XXXX.new`: being created
+        if child.name.startswith(".") or not (child / SIDECAR).is_file():  # `.NAME.PID.XXXXXXXX.tmp`: being created
             continue
         try:
             data = read_sidecar(child)

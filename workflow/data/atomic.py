@@ -88,9 +88,7 @@ def atomic_folder(path: Path, *, error: type[CairnError] = DataError, also: tupl
     created: list[Path] = []
     try:
         created = _make_parents(path)
-        remove_stale_temps(path)
-        temp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
-        os.chmod(temp, 0o777 & ~_umask())
+        temp = temp_folder(path)
     except OSError as exc:
         raise error(f"cannot write {_shown(path)}: {exc.strerror or exc}; {_FIX}") from None
     try:
@@ -127,6 +125,19 @@ def _replace_folder(temp: Path, path: Path, error: type[CairnError], also: tuple
     with _interrupts_held():
         os.replace(temp, path)  # a missing or empty folder is replaced in one rename
     _fsync_dir(path.parent)
+
+
+def temp_folder(path: Path) -> Path:
+    """A new hidden folder beside `path` to build it in, with the usual permissions (not mkdtemp's
+    private ones), after removing what killed builders of `path` left there.
+
+    Raises:
+        OSError: the folder cannot be made.
+    """
+    remove_stale_temps(path)
+    temp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
+    os.chmod(temp, 0o777 & ~_umask())
+    return temp
 
 
 def remove_stale_temps(path: Path) -> list[Path]:
