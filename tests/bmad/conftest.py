@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, open_session
 from workflow.session import Session, create_project
 
 BMAD = FIXTURES / "bmad"
@@ -57,6 +57,17 @@ def gate_answer(field: str) -> str:
     if field.endswith(("_choice", "_rationale")):
         return f"{field} given"
     return ""
+
+
+def project_at(out: Path, name: str, pack: Path, step_id: str, kind: str = "menu",
+               answers: dict[str, Any] | None = None) -> None:
+    """A new project of `pack` walked (as `walk_to` does) until it waits at `kind` in `step_id`."""
+    create_project(out, name, user="tester", pack_ref=str(pack))
+    session = open_session(out, name)
+    try:
+        walk_to(session, step_id, kind, answers)
+    finally:
+        session.close()
 
 
 def walk_to(session: Session, step_id: str, kind: str = "menu",

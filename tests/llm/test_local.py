@@ -74,16 +74,10 @@ def test_a_local_model_that_is_not_there_is_a_config_error_saying_how_to_get_one
 
 
 def test_a_real_local_model_plays_the_other_personas_in_party_mode(out: Path, smollm: tuple[Any, LlmConfig]) -> None:
-    from tests.bmad.conftest import AI_BODY, walk_to
-    from workflow.session import create_project
+    from tests.bmad.conftest import AI_BODY, project_at
 
     model, llm = smollm
-    create_project(out, "party", user="tester", pack_ref=str(AI_BODY))
-    session = open_session(out, "party")
-    try:
-        walk_to(session, "1", "menu", answers={"primary_use_case": "Refund triage"})
-    finally:
-        session.close()
+    project_at(out, "party", AI_BODY, "1", answers={"primary_use_case": "Refund triage"})
     code, text, facilitator = run_llm(out, "party", model, "/template\nP\n", budget=llm.prompt_budget_tokens, llm=llm)
     assert code == 0 and "model error" not in text
     guests = [turn for role, turn in facilitator.history if role == "ai"]

@@ -6,22 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.bmad.conftest import AI_BODY, walk_to
+from tests.bmad.conftest import AI_BODY, project_at
 from tests.conftest import open_session
 from tests.llm.helpers import FakeChatModel, run_llm
-from workflow.session import create_project
 from workflow.store import read_sidecar
 
 GUESTS = ["Tomas", "Ada", "Lin"]  # the architect, the lead and the trainer of the ai-body fixture
 
 
 def _at_step_one_menu(out: Path) -> None:
-    create_project(out, "party", user="tester", pack_ref=str(AI_BODY))
-    session = open_session(out, "party")
-    try:
-        walk_to(session, "1", "menu", answers={"primary_use_case": "Refund triage"})
-    finally:
-        session.close()
+    project_at(out, "party", AI_BODY, "1", answers={"primary_use_case": "Refund triage"})
 
 
 def test_the_guests_match_the_fixture() -> None:
